@@ -1,0 +1,1 @@
+"""regnet_plugin: RegNet / AnyNet and design-space studies for OpenMMLab."""

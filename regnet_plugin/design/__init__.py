@@ -1,0 +1,14 @@
+"""The torch-free core: model specs, RegNet generation, complexity, design spaces.
+
+Nothing in this sub-package imports torch; numpy and scipy are enough.
+"""
+from .complexity import ComplexityReport, complexity
+from .presets import PRESET_NAMES, PRESETS, get_preset, is_preset, preset_spec
+from .regnet import RegNetParams, adjust_block_compatibility, quantized_linear_widths
+from .spec import AnyNetSpec, StageSpec
+
+__all__ = [
+    'AnyNetSpec', 'StageSpec', 'RegNetParams', 'adjust_block_compatibility',
+    'quantized_linear_widths', 'complexity', 'ComplexityReport', 'PRESETS',
+    'PRESET_NAMES', 'get_preset', 'is_preset', 'preset_spec',
+]

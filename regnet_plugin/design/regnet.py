@@ -1,0 +1,173 @@
+"""RegNet: from the six parameters (d, w0, wa, wm, g, b) to an AnyNetSpec.
+
+Implements SPEC section 2 with the reference implementation's arithmetic
+(float64 numpy, round-half-to-even), so the widths are identical to pycls'.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from .spec import STEM_WIDTH, AnyNetSpec, StageSpec
+
+QUANTUM = 8
+
+#: How per-stage widths are made compatible with the group width.
+#: 'pycls'       : SPEC 2.4, the paper's reference implementation (default).
+#: 'torchvision' : torchvision's rounding (float32 width generation and
+#:                 ``_make_divisible`` with its 90% rule), needed to load its checkpoints.
+WIDTH_ROUNDINGS = ('pycls', 'torchvision')
+
+
+def quantized_linear_widths(depth: int, w0: float, wa: float, wm: float,
+                            q: int = QUANTUM) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block widths of the quantized linear rule, and the exponents s_j.
+
+    u_j = w0 + wa * j; s_j = round(log(u_j / w0) / log(wm)); w_j = round(w0 * wm^s_j / q) * q
+    """
+    u = np.arange(depth) * wa + w0
+    s = np.round(np.log(u / w0) / np.log(wm))
+    w = np.round(np.divide(w0 * np.power(wm, s), q)) * q
+    return w.astype(int), s.astype(int)
+
+
+def adjust_block_compatibility(widths: list[int], bottleneck_ratios: list[float],
+                               group_widths: list[int]) -> tuple[list[int], list[int]]:
+    """SPEC 2.4: make every bottleneck width a multiple of its group width.
+
+    Returns the adjusted stage widths and group widths.
+    """
+    out_w, out_g = [], []
+    for w, b, g in zip(widths, bottleneck_ratios, group_widths):
+        mul = 1.0 / b                      # pycls' bottleneck multiplier
+        v = int(max(1, w * mul))
+        g = int(min(g, v))
+        m = int(np.lcm(g, int(mul))) if mul > 1 else g
+        v = max(m, int(round(v / m) * m))
+        out_w.append(int(v / mul))
+        out_g.append(g)
+    return out_w, out_g
+
+
+def _make_divisible(value: float, divisor: int) -> int:
+    """torchvision's rounding: nearest multiple (half up), never below 90% of value."""
+    new = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    if new < 0.9 * value:
+        new += divisor
+    return new
+
+
+def _torchvision_widths(depth: int, w0: float, wa: float, wm: float,
+                        q: int = QUANTUM) -> np.ndarray:
+    """torchvision generates widths in float32 torch arithmetic; mimic it in numpy."""
+    u = np.arange(depth, dtype=np.float32) * np.float32(wa) + np.float32(w0)
+    s = np.round(np.log(u / np.float32(w0)) / np.float32(math.log(wm)))
+    w = np.round((np.float32(w0) * np.power(np.float32(wm), s)) / np.float32(q)) * q
+    return w.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class RegNetParams:
+    """A point of the RegNet design space (SPEC 2).
+
+    ``bottleneck_ratio`` is the paper's b (MMPretrain's ``bot_mul`` is 1/b).
+    ``se_ratio`` 0 gives RegNetX, 0.25 gives RegNetY.
+    """
+
+    depth: int
+    w0: int
+    wa: float
+    wm: float
+    group_width: int
+    bottleneck_ratio: float = 1.0
+    se_ratio: float = 0.0
+    stem_width: int = STEM_WIDTH
+    width_rounding: str = 'pycls'
+
+    def __post_init__(self) -> None:
+        d, w0, wa, wm = self.depth, self.w0, self.wa, self.wm
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+            raise ValueError(f'depth must be an integer >= 1, got {d!r}')
+        if (isinstance(w0, bool) or not float(w0).is_integer() or w0 <= 0
+                or int(w0) % QUANTUM):
+            raise ValueError(
+                f'w0 must be a positive multiple of {QUANTUM}, got {w0!r}')
+        if not (isinstance(wa, (int, float, np.number)) and wa >= 0):
+            raise ValueError(f'wa must be >= 0, got {wa!r}')
+        if not (isinstance(wm, (int, float, np.number)) and wm > 1):
+            raise ValueError(f'wm must be > 1, got {wm!r}')
+        gw = self.group_width
+        if isinstance(gw, bool) or not isinstance(gw, (int, np.integer)) or gw < 1:
+            raise ValueError(f'group_width must be an integer >= 1, got {gw!r}')
+        if not self.bottleneck_ratio > 0:
+            raise ValueError(
+                f'bottleneck_ratio must be > 0, got {self.bottleneck_ratio!r}')
+        if not 0 <= self.se_ratio < 1:
+            raise ValueError(f'se_ratio must be in [0, 1), got {self.se_ratio!r}')
+        if self.width_rounding not in WIDTH_ROUNDINGS:
+            raise ValueError(f'width_rounding must be one of {WIDTH_ROUNDINGS}, '
+                             f'got {self.width_rounding!r}')
+        object.__setattr__(self, 'depth', int(d))
+        object.__setattr__(self, 'w0', int(w0))
+        object.__setattr__(self, 'group_width', int(gw))
+
+    def block_widths(self) -> list[int]:
+        """Per-block widths before group compatibility (step 2 of SPEC 2)."""
+        if self.width_rounding == 'torchvision':
+            return _torchvision_widths(self.depth, self.w0, self.wa, self.wm).tolist()
+        return quantized_linear_widths(self.depth, self.w0, self.wa, self.wm)[0].tolist()
+
+    def stage_widths_depths(self) -> tuple[list[int], list[int]]:
+        """Distinct widths in increasing order and their block counts (step 3)."""
+        widths, depths = np.unique(np.array(self.block_widths()), return_counts=True)
+        return widths.tolist(), depths.tolist()
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.stage_widths_depths()[0])
+
+    def to_spec(self) -> AnyNetSpec:
+        widths, depths = self.stage_widths_depths()
+        n = len(widths)
+        bs = [float(self.bottleneck_ratio)] * n
+        gs = [self.group_width] * n
+        if self.width_rounding == 'torchvision':
+            w_bot = [int(w / b) for w, b in zip(widths, bs)]
+            gs = [min(g, wb) for g, wb in zip(gs, w_bot)]
+            w_bot = [_make_divisible(wb, g) for wb, g in zip(w_bot, gs)]
+            widths = [int(wb * b) for wb, b in zip(w_bot, bs)]
+        else:
+            widths, gs = adjust_block_compatibility(widths, bs, gs)
+        return AnyNetSpec.from_lists(depths, widths, [2] * n, bs, gs,
+                                     [float(self.se_ratio)] * n, self.stem_width)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {'depth': self.depth, 'w0': self.w0, 'wa': float(self.wa),
+                'wm': float(self.wm), 'group_width': self.group_width,
+                'bottleneck_ratio': float(self.bottleneck_ratio),
+                'se_ratio': float(self.se_ratio), 'stem_width': self.stem_width,
+                'width_rounding': self.width_rounding}
+
+    @classmethod
+    def from_mm_arch(cls, arch: Mapping[str, Any], se_ratio: float = 0.0,
+                     **kwargs: Any) -> 'RegNetParams':
+        """From MMPretrain/MMDetection's arch dict (w0, wa, wm, group_w, depth, bot_mul)."""
+        required = {'w0', 'wa', 'wm', 'group_w', 'depth', 'bot_mul'}
+        keys = set(arch)
+        if keys != required:
+            missing, extra = sorted(required - keys), sorted(keys - required)
+            raise ValueError(f'arch dict must have exactly the keys {sorted(required)}; '
+                             f'missing {missing}, unexpected {extra}')
+        if not arch['bot_mul'] > 0:
+            raise ValueError(f"bot_mul must be > 0, got {arch['bot_mul']!r}")
+        return cls(depth=arch['depth'], w0=arch['w0'], wa=arch['wa'], wm=arch['wm'],
+                   group_width=arch['group_w'], bottleneck_ratio=1.0 / arch['bot_mul'],
+                   se_ratio=se_ratio, **kwargs)
+
+    def to_mm_arch(self) -> dict[str, Any]:
+        return dict(w0=self.w0, wa=float(self.wa), wm=float(self.wm),
+                    group_w=self.group_width, depth=self.depth,
+                    bot_mul=1.0 / self.bottleneck_ratio)
