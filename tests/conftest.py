@@ -1,0 +1,47 @@
+"""Shared test set-up: headless plotting, quiet and repeatable torch."""
+import os
+
+os.environ.setdefault('MPLBACKEND', 'Agg')
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    """Each test starts from the same random state, so failures reproduce."""
+    import random
+
+    import numpy as np
+    random.seed(0)
+    np.random.seed(0)
+    try:
+        import torch
+    except ImportError:  # the torch-free core is tested without torch too
+        return
+    torch.manual_seed(0)
+
+
+def make_image_folder(root, classes=2, per_class=6, size=16, splits=('train', 'val')):
+    """An ImageNet-style tree root/split/class/img.png of learnable synthetic images.
+
+    Each class has its own mean colour, so a few iterations of training move the loss.
+    """
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split in splits:
+        for c in range(classes):
+            folder = root / split / f'class{c}'
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                base = 40 + 170 * c / max(1, classes - 1)
+                pixels = np.clip(rng.normal(base, 25, (size, size, 3)), 0, 255)
+                Image.fromarray(pixels.astype('uint8')).save(folder / f'{i}.png')
+    return root
+
+
+@pytest.fixture(scope='session')
+def tiny_image_folder(tmp_path_factory):
+    """A 2-class, 16x16 image-folder dataset shared by the Runner tests."""
+    return make_image_folder(tmp_path_factory.mktemp('tiny_images'))
