@@ -1,0 +1,700 @@
+"""Design spaces of the paper (Section 3, Table 1; constrained RegNets of Sections 4-5).
+
+A design space is a distribution over models. Every space here is a frozen,
+configurable object (ranges and value sets are constructor parameters with the
+paper's defaults; ``space.replace(**changes)`` composes a new one) that can
+
+* ``sample(rng)``: draw one member (an ``AnyNetSpec``); ``draw(rng)`` also gives
+  the space-level parameters (per-stage d/w/b/g, or the RegNet's d, w0, wa, wm, g, b),
+* ``draw_batch(rng, n)``: draw n points at once as arrays (vectorised; what the
+  sampler uses to evaluate tens of thousands of models a second),
+* ``contains(spec)``: decide membership exactly (see each class),
+* ``size``: the count of the space as the paper's Table 1 counts it.
+
+Distributions follow the reference implementation's sweep samplers (pycls):
+quantized log-uniform draws on closed ranges, uniform choice from value sets
+(the sets are powers of two, so that too is log-uniform).
+
+Group-width compatibility: after drawing, every stage goes through
+``adjust_block_compatibility`` (as pycls does for RegNets) instead of being
+resampled; a space's members are therefore the *adjusted* specs, and
+``contains`` tests membership of that image (e.g. a group width of 12 is a member
+of AnyNetX_A when it comes from g = 16 at a bottleneck width of 12).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from .complexity import complexity
+from .regnet import QUANTUM, RegNetParams, adjust_block_compatibility
+from .spec import NUM_STAGES, STEM_WIDTH, AnyNetSpec
+
+#: Sampling quanta of the RegNet parameters (pycls' regnet_sampler).
+W0_QUANTUM, WA_QUANTUM, WM_QUANTUM = 8, 0.1, 0.001
+SE_RATIO_Y = 0.25
+
+
+# -- random draws (vectorised versions of pycls.sweep.random) ---------------------
+def _from_steps(steps: np.ndarray, q: float) -> np.ndarray:
+    """k * q, written so that a decimal quantum gives the float nearest k * q."""
+    if q >= 1:
+        return steps * q
+    inv = round(1 / q)
+    if not math.isclose(inv * q, 1.0):
+        return steps * q
+    return steps / inv
+
+
+def log_uniform(rng: np.random.Generator, low: float, high: float, q: float,
+                n: int) -> np.ndarray:
+    """Log-uniform on [low, high], quantized to multiples of q (pycls' log_uniform).
+
+    Draws f in (low - q*, high] log-uniformly (q* = min(q, low / 2)) and rounds
+    up to a multiple of q, so every multiple of q in the range can come out.
+    """
+    f = np.exp(-rng.uniform(-np.log(high), -np.log(low - min(q, low / 2)), n))
+    steps = np.ceil(f / q)
+    steps = np.clip(steps, math.ceil(low / q - 1e-9), math.floor(high / q + 1e-9))
+    return _from_steps(steps, q)
+
+
+def uniform(rng: np.random.Generator, low: float, high: float, q: float,
+            n: int) -> np.ndarray:
+    """Uniform on [low, high] quantized to multiples of q (pycls' uniform).
+
+    Draws f in [low, high + q) and rounds down, so each multiple is equally likely.
+    """
+    steps = np.floor(rng.uniform(low, high + q, n) / q)
+    steps = np.clip(steps, math.ceil(low / q - 1e-9), math.floor(high / q + 1e-9))
+    return _from_steps(steps, q)
+
+
+#: The distributions a space dimension can be drawn from.
+DISTRIBUTIONS = {'log_uniform': log_uniform, 'uniform': uniform}
+
+
+def _check_distribution(name: str, value: str) -> None:
+    if value not in DISTRIBUTIONS:
+        raise ValueError(f'{name} must be one of {sorted(DISTRIBUTIONS)}, got {value!r}')
+
+
+def choice(rng: np.random.Generator, values: Sequence[float], n: int) -> np.ndarray:
+    return np.asarray(values)[rng.integers(0, len(values), n)]
+
+
+# -- vectorised group compatibility (identical to adjust_block_compatibility) ------
+def adjust_compatibility_arrays(widths: np.ndarray, bottleneck_ratios: np.ndarray,
+                                group_widths: np.ndarray
+                                ) -> tuple[np.ndarray, np.ndarray]:
+    """SPEC 2.4 elementwise on arrays; same float operations as the scalar version."""
+    mul = 1.0 / np.asarray(bottleneck_ratios, dtype=float)
+    v = np.maximum(1, widths * mul).astype(np.int64)
+    g = np.minimum(group_widths, v).astype(np.int64)
+    m = np.where(mul > 1, np.lcm(g, mul.astype(np.int64)), g)
+    v = np.maximum(m, (np.round(v / m) * m).astype(np.int64))
+    return (v / mul).astype(np.int64), g
+
+
+@dataclass
+class Batch:
+    """n drawn points as per-stage arrays (shape (n, stages)) plus their parameters.
+
+    ``valid[i]`` is False for draws that are not members (e.g. a RegNet with other
+    than 4 stages, or over a constrained space's params/acts limits).
+    """
+
+    space: 'DesignSpace'
+    depths: np.ndarray
+    widths: np.ndarray
+    bottleneck_ratios: np.ndarray
+    group_widths: np.ndarray
+    valid: np.ndarray
+    params: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.valid)
+
+    def draw(self, i: int) -> 'Draw':
+        """The i-th point as a ``Draw`` (spec built by the exact scalar path)."""
+        return self.space._draw_from_batch(self, i)
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One sampled model: its spec and the space-level parameters that made it.
+
+    ``params`` is JSON friendly (lists, numbers); ``regnet`` is set for RegNet spaces.
+    """
+
+    spec: AnyNetSpec
+    params: dict[str, Any]
+    regnet: RegNetParams | None = None
+
+
+def _format_size(value: float) -> str:
+    return f'{value:.1e}'.replace('e+', 'e').replace('e0', 'e')
+
+
+@dataclass(frozen=True)
+class DesignSpace:
+    """Base class: sampling, membership and size of a set of AnyNet models."""
+
+    name: str = 'DesignSpace'
+    max_tries: int = 100_000  # draws per sample() before giving up (a hang guard)
+
+    kind: ClassVar[str] = 'space'
+
+    # -- to implement -------------------------------------------------
+    def draw_batch(self, rng: np.random.Generator, n: int) -> Batch:
+        raise NotImplementedError
+
+    def _draw_from_batch(self, batch: Batch, i: int) -> Draw:
+        raise NotImplementedError
+
+    def contains(self, spec: Any) -> bool:
+        raise NotImplementedError
+
+    @property
+    def size(self) -> float:
+        raise NotImplementedError
+
+    # -- shared -----------------------------------------------------------
+    @property
+    def size_str(self) -> str:
+        """Size printed as in Table 1, e.g. '1.8e18'."""
+        return _format_size(self.size)
+
+    def draw(self, rng: np.random.Generator) -> Draw:
+        """Draw until a member comes out (bounded by ``max_tries``)."""
+        for _ in range(self.max_tries):
+            batch = self.draw_batch(rng, 1)
+            if batch.valid[0]:
+                return batch.draw(0)
+        raise RuntimeError(f'{self.name}: no member found in {self.max_tries} draws; '
+                           f'the space is empty or nearly so')
+
+    def sample(self, rng: np.random.Generator) -> AnyNetSpec:
+        return self.draw(rng).spec
+
+    def replace(self, **changes: Any) -> 'DesignSpace':
+        """A new space with some parameters changed (unknown names: ValueError)."""
+        _check_param_names(type(self), changes)
+        return dataclasses.replace(self, **changes)
+
+    def config(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _check_param_names(cls: type, params: dict[str, Any]) -> None:
+    valid = [f.name for f in dataclasses.fields(cls)]
+    bad = sorted(set(params) - set(valid))
+    if bad:
+        raise ValueError(f'unknown parameter(s) {bad} for {cls.__name__}; '
+                         f'valid parameters: {valid}')
+
+
+def _check_range(name: str, value: Any, minimum: float, integer: bool = False
+                 ) -> tuple:
+    try:
+        low, high = value
+    except (TypeError, ValueError):
+        raise ValueError(f'{name} must be a (low, high) pair, got {value!r}') from None
+    if integer and not (float(low).is_integer() and float(high).is_integer()):
+        raise ValueError(f'{name} must hold integers, got {value!r}')
+    if not minimum <= low <= high:
+        raise ValueError(f'{name} must satisfy {minimum} <= low <= high, got {value!r}')
+    return (int(low), int(high)) if integer else (float(low), float(high))
+
+
+def _check_values(name: str, values: Any, minimum: float, integer: bool = False
+                  ) -> tuple:
+    try:
+        values = tuple(values)
+    except TypeError:
+        raise ValueError(f'{name} must be a non-empty sequence, got {values!r}') from None
+    if not values:
+        raise ValueError(f'{name} must be a non-empty sequence, got ()')
+    for v in values:
+        if (integer and not float(v).is_integer()) or not v >= minimum:
+            kind = 'integers' if integer else 'numbers'
+            raise ValueError(f'{name} must hold {kind} >= {minimum}, got {values!r}')
+    return tuple(int(v) for v in values) if integer else tuple(float(v) for v in values)
+
+
+# ==================================================================================
+# AnyNetX_A ... AnyNetX_E
+# ==================================================================================
+@dataclass(frozen=True)
+class AnyNetSpace(DesignSpace):
+    """AnyNetX with per-stage free d_i, w_i, b_i, g_i, and the A->E refinements.
+
+    ``shared_bottleneck`` (B), ``shared_group`` (C), ``nondecreasing_widths`` (D),
+    ``nondecreasing_depths`` (E). Monotone dimensions are drawn i.i.d. and sorted,
+    so D/E keep the per-value distribution of A (the paper counts them as 1/4! of
+    the unsorted space each). d_i and w_i are log-uniform by default
+    (``depth_distribution`` / ``width_distribution``: 'uniform' or 'log_uniform').
+    ``Draw.params`` holds the raw per-stage draws, before group compatibility.
+    """
+
+    name: str = 'AnyNetX'
+    num_stages: int = NUM_STAGES
+    depth_range: tuple[int, int] = (1, 16)
+    width_range: tuple[int, int] = (8, 1024)
+    width_quantum: int = QUANTUM
+    bottleneck_ratios: tuple[float, ...] = (1.0, 2.0, 4.0)
+    group_widths: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+    shared_bottleneck: bool = False
+    shared_group: bool = False
+    nondecreasing_widths: bool = False
+    nondecreasing_depths: bool = False
+    se_ratio: float = 0.0
+    stem_width: int = STEM_WIDTH
+    depth_distribution: str = 'log_uniform'
+    width_distribution: str = 'log_uniform'
+
+    kind: ClassVar[str] = 'anynet'
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.num_stages, int) or self.num_stages < 1:
+            raise ValueError(f'num_stages must be an integer >= 1, got {self.num_stages!r}')
+        q = self.width_quantum
+        if isinstance(q, bool) or not isinstance(q, int) or q < 1:
+            raise ValueError(f'width_quantum must be an integer >= 1, got {q!r}')
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_('depth_range', _check_range('depth_range', self.depth_range, 1, True))
+        wr = _check_range('width_range', self.width_range, q, True)
+        if wr[0] % q or wr[1] % q:
+            raise ValueError(f'width_range bounds must be multiples of width_quantum '
+                             f'{q}, got {self.width_range!r}')
+        set_('width_range', wr)
+        set_('bottleneck_ratios',
+             _check_values('bottleneck_ratios', self.bottleneck_ratios, 1e-9))
+        set_('group_widths', _check_values('group_widths', self.group_widths, 1, True))
+        if not 0 <= self.se_ratio < 1:
+            raise ValueError(f'se_ratio must be in [0, 1), got {self.se_ratio!r}')
+        _check_distribution('depth_distribution', self.depth_distribution)
+        _check_distribution('width_distribution', self.width_distribution)
+
+    # -- counting ---------------------------------------------------------
+    @property
+    def _n_depths(self) -> int:
+        return self.depth_range[1] - self.depth_range[0] + 1
+
+    @property
+    def _n_widths(self) -> int:
+        return (self.width_range[1] - self.width_range[0]) // self.width_quantum + 1
+
+    @property
+    def size(self) -> float:
+        """Table 1's count: product of per-stage choices, / S! per monotone dimension."""
+        s = self.num_stages
+        nb, ng = len(self.bottleneck_ratios), len(self.group_widths)
+        total = float(self._n_depths * self._n_widths) ** s
+        total *= nb if self.shared_bottleneck else nb ** s
+        total *= ng if self.shared_group else ng ** s
+        total /= math.factorial(s) ** (self.nondecreasing_widths + self.nondecreasing_depths)
+        return total
+
+    @property
+    def exact_size(self) -> int:
+        """The exact number of raw draws (non-decreasing tuples counted exactly)."""
+        s = self.num_stages
+        nb, ng = len(self.bottleneck_ratios), len(self.group_widths)
+        n_w = math.comb(self._n_widths + s - 1, s) if self.nondecreasing_widths \
+            else self._n_widths ** s
+        n_d = math.comb(self._n_depths + s - 1, s) if self.nondecreasing_depths \
+            else self._n_depths ** s
+        return (n_w * n_d * (nb if self.shared_bottleneck else nb ** s)
+                * (ng if self.shared_group else ng ** s))
+
+    # -- sampling -----------------------------------------------------------
+    def draw_batch(self, rng: np.random.Generator, n: int) -> Batch:
+        s = self.num_stages
+        d_lo, d_hi = self.depth_range
+        depths = DISTRIBUTIONS[self.depth_distribution](
+            rng, d_lo, d_hi, 1, n * s).reshape(n, s).astype(np.int64)
+        w_lo, w_hi = self.width_range
+        widths = DISTRIBUTIONS[self.width_distribution](
+            rng, w_lo, w_hi, self.width_quantum, n * s).reshape(n, s).astype(np.int64)
+        bs = choice(rng, self.bottleneck_ratios, n if self.shared_bottleneck else n * s)
+        bs = np.repeat(bs[:, None], s, 1) if self.shared_bottleneck else bs.reshape(n, s)
+        gs = choice(rng, self.group_widths, n if self.shared_group else n * s)
+        gs = np.repeat(gs[:, None], s, 1) if self.shared_group else gs.reshape(n, s)
+        if self.nondecreasing_widths:
+            widths = np.sort(widths, axis=1)
+        if self.nondecreasing_depths:
+            depths = np.sort(depths, axis=1)
+        params = {'depths': depths, 'widths': widths, 'bottleneck_ratios': bs,
+                  'group_widths': gs}
+        adj_w, adj_g = adjust_compatibility_arrays(widths, bs, gs)
+        valid = np.ones(n, dtype=bool)
+        if self.nondecreasing_widths:
+            # with shared b and g (AnyNetX_D/E) compatibility keeps the order; in other
+            # compositions a draw whose adjusted widths decrease is not a member
+            valid = np.all(np.diff(adj_w, axis=1) >= 0, axis=1)
+        return Batch(self, depths, adj_w, bs.astype(float), adj_g, valid, params)
+
+    def _draw_from_batch(self, batch: Batch, i: int) -> Draw:
+        raw = {k: v[i].tolist() for k, v in batch.params.items()}
+        widths, groups = adjust_block_compatibility(
+            raw['widths'], [float(b) for b in raw['bottleneck_ratios']],
+            raw['group_widths'])
+        spec = AnyNetSpec.from_lists(raw['depths'], widths, [2] * self.num_stages,
+                                     [float(b) for b in raw['bottleneck_ratios']],
+                                     groups, self.se_ratio, self.stem_width)
+        return Draw(spec, raw)
+
+    # -- membership ---------------------------------------------------------
+    def _stage_image(self) -> set[tuple[int, float, int]]:
+        """All (width, b, g) a stage can have after compatibility, with the raw (b, g)."""
+        image = set()
+        for w in range(self.width_range[0], self.width_range[1] + 1, self.width_quantum):
+            for b in self.bottleneck_ratios:
+                for g in self.group_widths:
+                    (aw,), (ag,) = adjust_block_compatibility([w], [b], [g])
+                    image.add((aw, b, ag, g))
+        return image
+
+    def contains(self, spec: Any) -> bool:
+        """Is ``spec`` the (compatibility-adjusted) image of a draw of this space?
+
+        Checks stage count, strides 2, stem/SE, depth range, each stage's
+        (w, b, g) against the image of the raw choices, shared b/g (the same raw
+        g must explain every stage) and monotone widths/depths where required.
+        """
+        if not isinstance(spec, AnyNetSpec):
+            raise ValueError(f'{self.name}.contains expects an AnyNetSpec, got '
+                             f'{type(spec).__name__}')
+        if (spec.num_stages != self.num_stages or spec.stem_width != self.stem_width
+                or any(s != 2 for s in spec.strides)
+                or any(r != self.se_ratio for r in spec.se_ratios)):
+            return False
+        lo, hi = self.depth_range
+        if not all(lo <= d <= hi for d in spec.depths):
+            return False
+        image = _cached_image(self)
+        raw_gs = []
+        for st in spec.stages:
+            gs = image.get((st.width, st.bottleneck_ratio, st.group_width))
+            if not gs:
+                return False
+            raw_gs.append(gs)
+        if self.shared_bottleneck and len(set(spec.bottleneck_ratios)) != 1:
+            return False
+        if self.shared_group and not set.intersection(*raw_gs):
+            return False
+        if self.nondecreasing_widths and any(
+                a > b for a, b in zip(spec.widths, spec.widths[1:])):
+            return False
+        if self.nondecreasing_depths and any(
+                a > b for a, b in zip(spec.depths, spec.depths[1:])):
+            return False
+        return True
+
+
+_IMAGE_CACHE: dict[Any, dict] = {}
+
+
+def _cached_image(space: AnyNetSpace) -> dict[tuple[int, float, int], set[int]]:
+    key = (space.width_range, space.width_quantum, space.bottleneck_ratios,
+           space.group_widths)
+    if key not in _IMAGE_CACHE:
+        table: dict[tuple[int, float, int], set[int]] = {}
+        for aw, b, ag, g in space._stage_image():
+            table.setdefault((aw, b, ag), set()).add(g)
+        _IMAGE_CACHE[key] = table
+    return _IMAGE_CACHE[key]
+
+
+# ==================================================================================
+# RegNet spaces
+# ==================================================================================
+def regnet_stage_arrays(d: np.ndarray, w0: np.ndarray, wa: np.ndarray, wm: np.ndarray,
+                        num_stages: int = NUM_STAGES, q: int = QUANTUM
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised SPEC 2 steps 1-3 for many RegNets: (stage depths, raw widths, ok).
+
+    ``ok`` marks rows with exactly ``num_stages`` stages whose exponents s_j are
+    0..num_stages-1 with distinct widths (pycls' sweep check num_stages == max_stage).
+    Per-element float operations are those of ``quantized_linear_widths``.
+    """
+    n = len(d)
+    dmax = int(d.max()) if n else 0
+    j = np.arange(dmax)
+    mask = j[None, :] < d[:, None]
+    w0f, waf, wmf = (np.asarray(v, dtype=float)[:, None] for v in (w0, wa, wm))
+    u = j * waf + w0f
+    s = np.where(mask, np.round(np.log(u / w0f) / np.log(wmf)), -1)
+    depths = np.stack([np.count_nonzero(s == i, axis=1) for i in range(num_stages)], 1)
+    max_s = s.max(axis=1) + 1 if dmax else np.zeros(n)
+    ok = (max_s == num_stages) & np.all(depths > 0, axis=1)
+    # raw width of stage i: the block rule at s = i (same float operations)
+    exps = np.arange(num_stages, dtype=float)[None, :]
+    widths = (np.round(np.divide(w0f * np.power(wmf, exps), q)) * q).astype(np.int64)
+    ok &= np.all(np.diff(widths, axis=1) > 0, axis=1)   # distinct (and increasing)
+    return depths.astype(np.int64), widths, ok
+
+
+def _limits_ok(flops, params, acts) -> np.ndarray:
+    """pycls' rule for constrained RegNets: params < 3 + 5.5 F (M), acts < 6.5 sqrt(F) (M)."""
+    f_gf = np.asarray(flops, dtype=float) / 1e9
+    return ((np.asarray(params) / 1e6 < 3 + 5.5 * f_gf)
+            & (np.asarray(acts) / 1e6 < 6.5 * np.sqrt(f_gf)))
+
+
+@dataclass(frozen=True)
+class RegNetSpace(DesignSpace):
+    """RegNet: quantized linear widths from (d, w0, wa, wm), shared b and g.
+
+    Draws as pycls' regnet_sampler: d uniform on ``depth_range``; w0, wa, wm
+    log-uniform quantized to 8, 0.1, 0.001; g and b uniform from their sets
+    (``*_distribution`` switch a dimension between 'uniform' and 'log_uniform').
+    ``Draw.params`` / ``Draw.regnet`` hold the drawn (d, w0, wa, wm, g, b).
+    Only 4-stage networks (exponents 0..3) are members. With
+    ``complexity_limits`` the params/acts rule of the constrained spaces applies
+    (evaluated at 224x224, 1000 classes).
+    """
+
+    name: str = 'RegNetX'
+    depth_range: tuple[int, int] = (1, 63)
+    w0_range: tuple[int, int] = (8, 248)
+    wa_range: tuple[float, float] = (8.0, 255.9)
+    wm_range: tuple[float, float] = (1.5, 3.0)
+    bottleneck_ratios: tuple[float, ...] = (1.0, 2.0, 4.0)
+    group_widths: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+    se_ratio: float = 0.0
+    num_stages: int = NUM_STAGES
+    complexity_limits: bool = False
+    stem_width: int = STEM_WIDTH
+    size_levels: int = 64
+    depth_distribution: str = 'uniform'
+    w0_distribution: str = 'log_uniform'
+    wa_distribution: str = 'log_uniform'
+    wm_distribution: str = 'log_uniform'
+
+    kind: ClassVar[str] = 'regnet'
+
+    def __post_init__(self) -> None:
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_('depth_range', _check_range('depth_range', self.depth_range, 1, True))
+        w0r = _check_range('w0_range', self.w0_range, W0_QUANTUM, True)
+        if w0r[0] % W0_QUANTUM or w0r[1] % W0_QUANTUM:
+            raise ValueError(f'w0_range bounds must be multiples of {W0_QUANTUM}, '
+                             f'got {self.w0_range!r}')
+        set_('w0_range', w0r)
+        set_('wa_range', _check_range('wa_range', self.wa_range, WA_QUANTUM))
+        wmr = _check_range('wm_range', self.wm_range, 1.0)
+        if wmr[0] <= 1:
+            raise ValueError(f'wm_range must satisfy 1 < low <= high, got {self.wm_range!r}')
+        set_('wm_range', wmr)
+        set_('bottleneck_ratios',
+             _check_values('bottleneck_ratios', self.bottleneck_ratios, 1e-9))
+        set_('group_widths', _check_values('group_widths', self.group_widths, 1, True))
+        if not 0 <= self.se_ratio < 1:
+            raise ValueError(f'se_ratio must be in [0, 1), got {self.se_ratio!r}')
+        if not isinstance(self.num_stages, int) or self.num_stages < 1:
+            raise ValueError(f'num_stages must be an integer >= 1, got {self.num_stages!r}')
+        if not isinstance(self.size_levels, int) or self.size_levels < 1:
+            raise ValueError(f'size_levels must be an integer >= 1, got {self.size_levels!r}')
+        for dim in ('depth', 'w0', 'wa', 'wm'):
+            _check_distribution(f'{dim}_distribution', getattr(self, f'{dim}_distribution'))
+
+    @property
+    def size(self) -> float:
+        """Table 1's count: depths x levels^3 (w0, wa, wm) x |g| x |b|.
+
+        The paper counts each of w0, wa, wm as ``size_levels`` (64) distinguishable
+        values; depth counts its integers (d < 64: 63). Gives 3.0e8 for RegNet.
+        """
+        n_d = self.depth_range[1] - self.depth_range[0] + 1
+        return float(n_d * self.size_levels ** 3 * len(self.group_widths)
+                     * len(self.bottleneck_ratios))
+
+    # -- sampling ---------------------------------------------------------------
+    def draw_batch(self, rng: np.random.Generator, n: int) -> Batch:
+        dist = lambda dim: DISTRIBUTIONS[getattr(self, f'{dim}_distribution')]  # noqa
+        d = dist('depth')(rng, *self.depth_range, 1, n).astype(np.int64)
+        w0 = dist('w0')(rng, *self.w0_range, W0_QUANTUM, n).astype(np.int64)
+        wa = dist('wa')(rng, *self.wa_range, WA_QUANTUM, n)
+        wm = dist('wm')(rng, *self.wm_range, WM_QUANTUM, n)
+        g = choice(rng, self.group_widths, n).astype(np.int64)
+        b = choice(rng, self.bottleneck_ratios, n).astype(float)
+        return self._batch_from_params(d, w0, wa, wm, g, b)
+
+    def _batch_from_params(self, d, w0, wa, wm, g, b) -> Batch:
+        s, n = self.num_stages, len(d)
+        # Cheap pre-check on the last block alone (exponents never decrease along the
+        # network): only rows whose last exponent is num_stages - 1 can have
+        # num_stages stages; the per-block arrays are built for those rows only.
+        w0f = np.asarray(w0, dtype=float)
+        u_last = (d - 1) * np.asarray(wa, dtype=float) + w0f
+        s_last = np.round(np.log(u_last / w0f) / np.log(np.asarray(wm, dtype=float)))
+        rows = np.flatnonzero(s_last == s - 1)
+        depths = np.ones((n, s), dtype=np.int64)
+        raw_w = np.full((n, s), QUANTUM, dtype=np.int64)
+        ok = np.zeros(n, dtype=bool)
+        if rows.size:
+            depths[rows], raw_w[rows], ok[rows] = regnet_stage_arrays(
+                d[rows], w0[rows], wa[rows], wm[rows], s)
+        bs = np.repeat(b[:, None], s, 1)
+        widths, gs = adjust_compatibility_arrays(raw_w, bs, np.repeat(g[:, None], s, 1))
+        params = {'depth': d, 'w0': w0, 'wa': wa, 'wm': wm, 'group_width': g,
+                  'bottleneck_ratio': b}
+        batch = Batch(self, depths, widths, bs, gs, ok, params)
+        if self.complexity_limits and ok.any():
+            from .sampler import batch_complexity  # local: sampler imports spaces
+            rows = np.flatnonzero(ok)
+            f, p, a = batch_complexity(batch, 224, 1000, rows)
+            batch.valid[rows] = _limits_ok(f, p, a)
+        return batch
+
+    def _regnet_params(self, values: dict[str, Any]) -> RegNetParams:
+        return RegNetParams(depth=int(values['depth']), w0=int(values['w0']),
+                            wa=float(values['wa']), wm=float(values['wm']),
+                            group_width=int(values['group_width']),
+                            bottleneck_ratio=float(values['bottleneck_ratio']),
+                            se_ratio=self.se_ratio, stem_width=self.stem_width)
+
+    def _draw_from_batch(self, batch: Batch, i: int) -> Draw:
+        rp = self._regnet_params({k: v[i] for k, v in batch.params.items()})
+        return Draw(rp.to_spec(), rp.to_dict(), rp)
+
+    # -- membership -----------------------------------------------------------------
+    def _on_grid(self, value: float, low: float, high: float, q: float) -> bool:
+        if not low <= value <= high:
+            return False
+        steps = round(value / q)
+        return bool(_from_steps(np.array([steps]), q)[0] == value)
+
+    def contains_params(self, params: RegNetParams) -> bool:
+        """Are these parameters a point of the space (and a kept, 4-stage model)?
+
+        wa and wm are continuous here (only their ranges are checked), although
+        draws come quantized to 0.1 and 0.001; w0 must be a multiple of 8.
+        """
+        if (params.se_ratio != self.se_ratio or params.stem_width != self.stem_width
+                or params.width_rounding != 'pycls'):
+            return False
+        if not (self.depth_range[0] <= params.depth <= self.depth_range[1]
+                and self._on_grid(params.w0, *self.w0_range, W0_QUANTUM)
+                and self.wa_range[0] <= params.wa <= self.wa_range[1]
+                and self.wm_range[0] <= params.wm <= self.wm_range[1]
+                and params.group_width in self.group_widths
+                and params.bottleneck_ratio in self.bottleneck_ratios):
+            return False
+        one = lambda v, t: np.array([v], dtype=t)  # noqa: E731
+        _, _, ok = regnet_stage_arrays(one(params.depth, np.int64), one(params.w0, np.int64),
+                                       one(params.wa, float), one(params.wm, float),
+                                       self.num_stages)
+        if not ok[0]:
+            return False
+        if self.complexity_limits:
+            rep = complexity(params.to_spec())
+            return bool(_limits_ok(rep.flops, rep.params, rep.acts))
+        return True
+
+    def contains(self, spec: Any) -> bool:
+        """Membership of a ``RegNetParams`` (direct) or of an ``AnyNetSpec``.
+
+        For a spec, searches the space's sampling grid for parameters that
+        generate exactly this spec: w0 and g over their finite choices, wm over
+        its 0.001 grid (matching the four stage widths), then wa over its 0.1
+        grid (matching the stage depths); a hit is confirmed with ``to_spec()``.
+        So a spec is a member when a draw of the space can produce it.
+        """
+        if isinstance(spec, RegNetParams):
+            return self.contains_params(spec)
+        if not isinstance(spec, AnyNetSpec):
+            raise ValueError(f'{self.name}.contains expects an AnyNetSpec or '
+                             f'RegNetParams, got {type(spec).__name__}')
+        return self.find_params(spec) is not None
+
+    def find_params(self, spec: AnyNetSpec) -> RegNetParams | None:
+        """Parameters of this space that generate ``spec`` exactly, or None."""
+        s = self.num_stages
+        if (spec.num_stages != s or spec.stem_width != self.stem_width
+                or any(st != 2 for st in spec.strides)
+                or any(r != self.se_ratio for r in spec.se_ratios)
+                or len(set(spec.bottleneck_ratios)) != 1
+                or spec.bottleneck_ratios[0] not in self.bottleneck_ratios
+                or not self.depth_range[0] <= spec.depth <= self.depth_range[1]):
+            return None
+        b = spec.bottleneck_ratios[0]
+        target_w = np.array(spec.widths)
+        target_g = np.array(spec.group_widths)
+        target_d = np.array(spec.depths)
+        lo, hi = self.wm_range
+        wm_grid = _from_steps(np.arange(math.ceil(lo / WM_QUANTUM - 1e-9),
+                                        math.floor(hi / WM_QUANTUM + 1e-9) + 1), WM_QUANTUM)
+        lo, hi = self.wa_range
+        wa_grid = _from_steps(np.arange(math.ceil(lo / WA_QUANTUM - 1e-9),
+                                        math.floor(hi / WA_QUANTUM + 1e-9) + 1), WA_QUANTUM)
+        exps = np.arange(s, dtype=float)
+        for g in self.group_widths:
+            for w0 in range(self.w0_range[0], self.w0_range[1] + 1, W0_QUANTUM):
+                w_first, g_first = adjust_block_compatibility([w0], [b], [g])
+                if w_first[0] != target_w[0] or g_first[0] != target_g[0]:
+                    continue
+                # stage widths depend on wm only: raw width of stage i is w0 * wm^i
+                raw = np.round(np.divide(w0 * np.power(wm_grid[:, None], exps), QUANTUM)
+                               ) * QUANTUM
+                aw, ag = adjust_compatibility_arrays(raw.astype(np.int64),
+                                                     np.full(raw.shape, b),
+                                                     np.full(raw.shape, g))
+                wm_ok = wm_grid[np.all((aw == target_w) & (ag == target_g), axis=1)]
+                if not wm_ok.size:
+                    continue
+                WM, WA = (a.ravel() for a in np.meshgrid(wm_ok, wa_grid, indexing='ij'))
+                n = WM.size
+                depths, raw_w, ok = regnet_stage_arrays(
+                    np.full(n, spec.depth), np.full(n, w0), WA, WM, s)
+                hits = np.flatnonzero(ok & np.all(depths == target_d, axis=1))
+                for i in hits:
+                    rp = RegNetParams(depth=spec.depth, w0=w0, wa=float(WA[i]),
+                                      wm=float(WM[i]), group_width=g,
+                                      bottleneck_ratio=b, se_ratio=self.se_ratio,
+                                      stem_width=self.stem_width)
+                    if rp.to_spec() == spec and self.contains_params(rp):
+                        return rp
+        return None
+
+
+# ==================================================================================
+# Registry
+# ==================================================================================
+_ANYNET_REFINEMENTS = ('shared_bottleneck', 'shared_group', 'nondecreasing_widths',
+                       'nondecreasing_depths')
+_CONSTRAINED = dict(bottleneck_ratios=(1.0,), depth_range=(12, 28), wm_range=(2.0, 3.0),
+                    complexity_limits=True)
+#: name -> (class, defaults). AnyNetX_B..E each add one refinement to the previous;
+#: the constrained RegNets are Section 5's (pass depth_range=(12, 40) for Section 4's
+#: d <= 40).
+_SPACES: dict[str, tuple[type, dict[str, Any]]] = {
+    **{f'AnyNetX_{letter}': (AnyNetSpace, {r: True for r in _ANYNET_REFINEMENTS[:i]})
+       for i, letter in enumerate('ABCDE')},
+    'RegNetX': (RegNetSpace, {}),
+    'RegNetY': (RegNetSpace, dict(se_ratio=SE_RATIO_Y)),
+    'RegNetX_constrained': (RegNetSpace, _CONSTRAINED),
+    'RegNetY_constrained': (RegNetSpace, dict(_CONSTRAINED, se_ratio=SE_RATIO_Y)),
+}
+SPACE_NAMES: tuple[str, ...] = tuple(_SPACES)
+
+
+def get_space(name: str | DesignSpace, **overrides: Any) -> DesignSpace:
+    """A named design space, with some of its parameters overridden.
+
+    Unknown names or parameter names raise ValueError listing the valid ones.
+    """
+    if isinstance(name, DesignSpace):
+        return name.replace(**overrides) if overrides else name
+    if name not in _SPACES:
+        raise ValueError(f'unknown design space {name!r}; valid spaces: '
+                         f'{", ".join(SPACE_NAMES)}')
+    cls, defaults = _SPACES[name]
+    _check_param_names(cls, overrides)
+    return cls(**{**defaults, 'name': name, **overrides})
