@@ -95,9 +95,11 @@ class RegNetParams:
                 or int(w0) % QUANTUM):
             raise ValueError(
                 f'w0 must be a positive multiple of {QUANTUM}, got {w0!r}')
-        if not (isinstance(wa, (int, float, np.number)) and wa >= 0):
+        if isinstance(wa, bool) or not (isinstance(wa, (int, float, np.number))
+                                        and wa >= 0):
             raise ValueError(f'wa must be >= 0, got {wa!r}')
-        if not (isinstance(wm, (int, float, np.number)) and wm > 1):
+        if isinstance(wm, bool) or not (isinstance(wm, (int, float, np.number))
+                                        and wm > 1):
             raise ValueError(f'wm must be > 1, got {wm!r}')
         gw = self.group_width
         if isinstance(gw, bool) or not isinstance(gw, (int, np.integer)) or gw < 1:

@@ -181,6 +181,10 @@ class AnyNetSpec:
                    se_ratios: Sequence[float] | float | None = None,
                    stem_width: int = STEM_WIDTH) -> 'AnyNetSpec':
         """Build from per-stage lists (pycls' ANYNET.DEPTHS/WIDTHS/... format)."""
+        for name, values in (('depths', depths), ('widths', widths)):
+            if not isinstance(values, Sequence) or isinstance(values, str):
+                raise ValueError(f'{name} must be a list with one entry per stage, '
+                                 f'got {values!r}')
         n = len(depths)
         def per_stage(name, values, default):
             if values is None:
