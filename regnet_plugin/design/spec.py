@@ -182,7 +182,7 @@ class AnyNetSpec:
                    stem_width: int = STEM_WIDTH) -> 'AnyNetSpec':
         """Build from per-stage lists (pycls' ANYNET.DEPTHS/WIDTHS/... format)."""
         for name, values in (('depths', depths), ('widths', widths)):
-            if not isinstance(values, Sequence) or isinstance(values, str):
+            if isinstance(values, (str, bytes)) or not hasattr(values, '__len__'):
                 raise ValueError(f'{name} must be a list with one entry per stage, '
                                  f'got {values!r}')
         n = len(depths)
