@@ -1,0 +1,279 @@
+"""Which RegNet a state dict is: infer the spec from tensor shapes, name the preset,
+and check every key and shape against the spec.
+
+Works on state dicts already renamed to our keys (``backbone.stem.conv.weight``,
+``backbone.stage1.block1.conv2.weight``, ``head.fc.weight``), so one implementation serves
+every source format. Shapes only need ``.shape``, so this module does not import torch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..design.presets import PRESET_NAMES, get_preset
+from ..design.regnet import WIDTH_ROUNDINGS
+from ..design.spec import AnyNetSpec, StageSpec
+from .keymap import ConversionError, _preview
+
+BACKBONE = 'backbone.'
+HEAD = 'head.fc.'
+#: ``--arch`` value that accepts the inferred shapes as a custom AnyNet (no preset).
+CUSTOM_ARCH = 'anynet'
+#: SE ratios tried (in order) when recovering se_ratio from round(se_ratio * w_in).
+_SE_RATIO_CANDIDATES = (0.25, 0.0625, 0.5, 0.125)
+_BN_PARAMS = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
+
+
+def _bn(prefix: str, channels: int) -> dict[str, tuple[int, ...]]:
+    shapes = {f'{prefix}.{p}': (channels,) for p in _BN_PARAMS[:4]}
+    shapes[f'{prefix}.num_batches_tracked'] = ()
+    return shapes
+
+
+def expected_shapes(spec: AnyNetSpec, num_classes: int | None = None,
+                    ) -> dict[str, tuple[int, ...]]:
+    """Every key (ours, in module order) and shape of a classifier over ``spec``.
+
+    ``num_classes=None`` describes the backbone alone. This mirrors the backbone's module
+    names (``regnet_plugin/models/blocks.py``); a test checks the two agree.
+    """
+    b = BACKBONE
+    shapes: dict[str, tuple[int, ...]] = {
+        f'{b}stem.conv.weight': (spec.stem_width, 3, 3, 3)}
+    shapes |= _bn(f'{b}stem.bn', spec.stem_width)
+    w_in = spec.stem_width
+    for i, stage in enumerate(spec.stages, start=1):
+        w, w_b = stage.width, stage.bottleneck_width
+        for j in range(1, stage.depth + 1):
+            p = f'{b}stage{i}.block{j}'
+            stride = stage.stride if j == 1 else 1
+            shapes[f'{p}.conv1.weight'] = (w_b, w_in, 1, 1)
+            shapes |= _bn(f'{p}.bn1', w_b)
+            shapes[f'{p}.conv2.weight'] = (w_b, stage.group_width, 3, 3)
+            shapes |= _bn(f'{p}.bn2', w_b)
+            w_se = stage.se_width(w_in)
+            if w_se:
+                shapes[f'{p}.se.fc1.weight'] = (w_se, w_b, 1, 1)
+                shapes[f'{p}.se.fc1.bias'] = (w_se,)
+                shapes[f'{p}.se.fc2.weight'] = (w_b, w_se, 1, 1)
+                shapes[f'{p}.se.fc2.bias'] = (w_b,)
+            shapes[f'{p}.conv3.weight'] = (w, w_b, 1, 1)
+            shapes |= _bn(f'{p}.bn3', w)
+            if stride != 1 or w_in != w:
+                shapes[f'{p}.downsample.conv.weight'] = (w, w_in, 1, 1)
+                shapes |= _bn(f'{p}.downsample.bn', w)
+            w_in = w
+    if num_classes is not None:
+        shapes[f'{HEAD}weight'] = (num_classes, w_in)
+        shapes[f'{HEAD}bias'] = (num_classes,)
+    return shapes
+
+
+def _shape(state_dict: Mapping[str, Any], key: str) -> tuple[int, ...]:
+    try:
+        return tuple(state_dict[key].shape)
+    except KeyError:
+        raise ConversionError(
+            f'missing {key!r}: cannot read the architecture without it') from None
+
+
+def num_classes_of(state_dict: Mapping[str, Any]) -> int | None:
+    """Classes of the fc head, or None for a backbone-only checkpoint."""
+    key = f'{HEAD}weight'
+    return int(_shape(state_dict, key)[0]) if key in state_dict else None
+
+
+def infer_spec(state_dict: Mapping[str, Any]) -> AnyNetSpec:
+    """The AnyNetSpec whose tensors have these shapes.
+
+    Depths come from the block indices, widths from conv3, group widths from the 3x3
+    conv's input channels per group, b from width / bottleneck width, SE ratios from
+    the SE width over the block input width. Strides leave no trace in the weights:
+    every stage is taken to have stride 2 (true for all AnyNet/RegNet presets).
+    """
+    block_re = re.compile(rf'{re.escape(BACKBONE)}stage(\d+)\.block(\d+)\.')
+    blocks: dict[int, set[int]] = {}
+    for key in state_dict:
+        match = block_re.match(key)
+        if match:
+            blocks.setdefault(int(match[1]), set()).add(int(match[2]))
+    if not blocks:
+        raise ConversionError('the checkpoint has no RegNet blocks (no '
+                              f'{BACKBONE}stage<i>.block<j>.* keys after renaming)')
+    stage_ids = sorted(blocks)
+    if stage_ids != list(range(1, len(stage_ids) + 1)):
+        raise ConversionError(f'stages must be numbered 1..n without gaps, got {stage_ids}')
+    stem_width = _shape(state_dict, f'{BACKBONE}stem.conv.weight')[0]
+    stages = []
+    w_in = stem_width
+    for i in stage_ids:
+        ids = sorted(blocks[i])
+        if ids != list(range(1, len(ids) + 1)):
+            raise ConversionError(
+                f'stage {i}: blocks must be numbered 1..d without gaps, got {ids}')
+        p = f'{BACKBONE}stage{i}.block1'
+        width, w_b = _shape(state_dict, f'{p}.conv3.weight')[:2]
+        group_width = _shape(state_dict, f'{p}.conv2.weight')[1]
+        se_ratio = 0.0
+        if f'{p}.se.fc1.weight' in state_dict:
+            w_se = _shape(state_dict, f'{p}.se.fc1.weight')[0]
+            # A later block whose SE width disagrees is reported by check_state_dict.
+            se_ratio = next((r for r in _SE_RATIO_CANDIDATES
+                             if round(r * w_in) == w_se), w_se / w_in)
+        try:
+            stages.append(StageSpec(depth=len(ids), width=width, stride=2,
+                                    bottleneck_ratio=width / w_b,
+                                    group_width=group_width, se_ratio=se_ratio))
+        except ValueError as err:
+            raise ConversionError(f'stage {i} has inconsistent shapes: {err}') from None
+        w_in = width
+    return AnyNetSpec(stages=tuple(stages), stem_width=stem_width)
+
+
+def check_state_dict(state_dict: Mapping[str, Any], spec: AnyNetSpec,
+                     num_classes: int | None, what: str = 'checkpoint',
+                     limit: int = 20) -> None:
+    """Fail unless the keys are exactly those of ``spec`` and every shape matches.
+
+    The message lists the missing and unexpected keys and, per mismatched key, both
+    shapes, so a wrong architecture is diagnosed from the error alone.
+    """
+    expected = expected_shapes(spec, num_classes)
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    mismatched = [f'{k}: {what} {tuple(state_dict[k].shape)} vs expected {expected[k]}'
+                  for k in expected
+                  if k in state_dict and tuple(state_dict[k].shape) != expected[k]]
+    problems = []
+    if missing:
+        problems.append(f'{len(missing)} missing keys {_preview(missing, limit)}')
+    if unexpected:
+        problems.append(f'{len(unexpected)} unexpected keys {_preview(unexpected, limit)}')
+    if mismatched:
+        problems.append(f'{len(mismatched)} shape mismatches '
+                        f'{_preview(mismatched, max(1, limit // 2))}')
+    if problems:
+        raise ConversionError(f'{what} does not fit {spec.describe()}: '
+                              + '; '.join(problems))
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What a checkpoint is: its spec, and the preset (with width rounding) it matches.
+
+    ``preset`` is None for a custom AnyNet (``--arch anynet``).
+    """
+
+    spec: AnyNetSpec
+    preset: str | None = None
+    width_rounding: str | None = None
+
+    @property
+    def has_se(self) -> bool:
+        return any(r > 0 for r in self.spec.se_ratios)
+
+    def backbone_cfg(self) -> dict[str, Any]:
+        """The config dict that builds our backbone with exactly these tensors."""
+        if self.preset is None:
+            return dict(type='AnyNet', arch=self.spec.to_dict())
+        return dict(type='RegNetY' if self.has_se else 'RegNetX', arch=self.preset,
+                    width_rounding=self.width_rounding)
+
+    def describe(self) -> str:
+        if self.preset is None:
+            return f'custom AnyNet {self.spec.describe()}'
+        return f'{self.preset} (width_rounding={self.width_rounding!r})'
+
+    def to_meta(self) -> dict[str, Any]:
+        return {'arch': self.preset or CUSTOM_ARCH, 'width_rounding': self.width_rounding,
+                'spec': self.spec.to_dict(), 'backbone': self.backbone_cfg()}
+
+
+def preset_spec_with(name: str, width_rounding: str) -> AnyNetSpec:
+    return dataclasses.replace(get_preset(name), width_rounding=width_rounding).to_spec()
+
+
+def matching_presets(spec: AnyNetSpec, width_roundings: tuple[str, ...] = WIDTH_ROUNDINGS,
+                     ) -> list[tuple[str, str]]:
+    """Every (preset, width rounding) whose spec equals ``spec`` ('pycls' first)."""
+    return [(name, rounding) for rounding in width_roundings for name in PRESET_NAMES
+            if preset_spec_with(name, rounding) == spec]
+
+
+def _closest_preset(spec: AnyNetSpec) -> str:
+    """The preset with the most similar stage widths and depths (for error hints)."""
+    def distance(name: str) -> float:
+        other = preset_spec_with(name, 'pycls')
+        if other.num_stages != spec.num_stages:
+            return float('inf')
+        return sum(abs(a - b) for a, b in zip(other.widths, spec.widths)) + \
+            10 * sum(abs(a - b) for a, b in zip(other.depths, spec.depths)) + \
+            1000 * (other.se_ratios != spec.se_ratios)
+    best = min(PRESET_NAMES, key=distance)
+    return f'{best} {preset_spec_with(best, "pycls").describe()}'
+
+
+def resolve_architecture(state_dict: Mapping[str, Any], arch: str | None = None,
+                         width_rounding: str | None = None) -> Architecture:
+    """Identify the checkpoint's architecture and verify every key and shape.
+
+    Without ``arch`` the spec inferred from the shapes must equal a preset's (either
+    width rounding, or the one given). ``arch`` names the preset to check against
+    instead; ``arch='anynet'`` accepts the inferred spec as a custom AnyNet.
+    """
+    if width_rounding is not None and width_rounding not in WIDTH_ROUNDINGS:
+        raise ConversionError(f'width_rounding must be one of {WIDTH_ROUNDINGS}, '
+                              f'got {width_rounding!r}')
+    roundings = (width_rounding,) if width_rounding else WIDTH_ROUNDINGS
+    num_classes = num_classes_of(state_dict)
+    if arch is not None and arch.strip().lower() != CUSTOM_ARCH:
+        try:
+            get_preset(arch)
+        except ValueError as err:
+            raise ConversionError(f'{err} (or {CUSTOM_ARCH!r} for a custom AnyNet)') from None
+        failures, tried = [], []
+        for rounding in roundings:
+            spec = preset_spec_with(arch, rounding)
+            if spec in tried:          # both roundings agree for this preset
+                continue
+            tried.append(spec)
+            try:
+                check_state_dict(state_dict, spec, num_classes, limit=6)
+            except ConversionError as err:
+                failures.append(f'[width_rounding={rounding!r}] {err}')
+                continue
+            return Architecture(spec, _canonical(arch), rounding)
+        raise ConversionError(f'the checkpoint is not {arch}: {_what_it_is(state_dict)}.'
+                              f'\n  ' + '\n  '.join(failures))
+
+    spec = infer_spec(state_dict)
+    check_state_dict(state_dict, spec, num_classes)
+    if arch is not None:                      # --arch anynet: take the shapes as they are
+        return Architecture(spec)
+    matches = matching_presets(spec, roundings)
+    if not matches:
+        raise ConversionError(
+            f'the checkpoint is a RegNet-like {spec.describe()} that matches no preset '
+            f'(width rounding {" or ".join(map(repr, roundings))}); closest preset: '
+            f'{_closest_preset(spec)}. Pass arch={CUSTOM_ARCH!r} (--arch {CUSTOM_ARCH}) '
+            f'to convert it as a custom AnyNet.')
+    name, rounding = matches[0]
+    return Architecture(spec, name, rounding)
+
+
+def _what_it_is(state_dict: Mapping[str, Any]) -> str:
+    """'its shapes are <preset or spec>' for error messages (never raises)."""
+    try:
+        spec = infer_spec(state_dict)
+    except ConversionError as err:
+        return f'its shapes do not even give a RegNet ({err})'
+    matches = matching_presets(spec)
+    named = (f' = {matches[0][0]} (width_rounding={matches[0][1]!r})' if matches
+             else ' (no preset)')
+    return f'its shapes are {spec.describe()}{named}'
+
+
+def _canonical(name: str) -> str:
+    return name.strip().lower().replace('-', '_')

@@ -1,0 +1,172 @@
+"""Turn a config plus command-line options into a ready mmengine Runner, and start
+distributed runs that also work on machines without a GPU.
+
+``tools/train.py`` and ``tools/test.py`` are thin wrappers over :func:`prepare_config`
+and :func:`build_runner`. The Runner takes its registry scope from the config's
+``default_scope``, so the same code runs MMPretrain classifiers and MMDetection
+detectors.
+
+Why the CPU path exists: mmengine's ``pytorch``/``slurm`` launchers call
+``torch.cuda.set_device`` (fails with "Found no NVIDIA driver"), and its default
+DDP wrapper passes ``device_ids=[LOCAL_RANK]``, which a CPU module refuses. Without
+CUDA we therefore initialise the process group ourselves with the gloo backend (the
+Runner then skips its own initialisation) and wrap the model in
+``MMDistributedDataParallel(device_ids=None)``.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+
+LAUNCHERS: tuple[str, ...] = ('none', 'pytorch', 'slurm')
+DEFAULT_MASTER_PORT = 29500
+#: The DDP wrapper that works for modules on the CPU.
+CPU_MODEL_WRAPPER_CFG: dict[str, Any] = dict(type='MMDistributedDataParallel',
+                                             device_ids=None)
+
+
+def _check_launcher(launcher: str) -> str:
+    if launcher not in LAUNCHERS:
+        raise ValueError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
+    return launcher
+
+
+def _slurm_environment() -> dict[str, str]:
+    """RANK/WORLD_SIZE/LOCAL_RANK/MASTER_ADDR/MASTER_PORT from the SLURM variables."""
+    missing = [v for v in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
+               if v not in os.environ]
+    if missing:
+        raise RuntimeError(f'--launcher slurm needs the SLURM variables {missing}; '
+                           f'run it under srun (see tools/slurm_train.sh)')
+    env = {'RANK': os.environ['SLURM_PROCID'],
+           'WORLD_SIZE': os.environ['SLURM_NTASKS'],
+           'LOCAL_RANK': os.environ.get('SLURM_LOCALID', '0')}
+    if 'MASTER_ADDR' not in os.environ:
+        env['MASTER_ADDR'] = subprocess.check_output(
+            ['scontrol', 'show', 'hostname', os.environ['SLURM_NODELIST']],
+            text=True).split()[0]
+    env.setdefault('MASTER_PORT', os.environ.get('MASTER_PORT', str(DEFAULT_MASTER_PORT)))
+    return env
+
+
+def init_cpu_process_group(launcher: str) -> None:
+    """Initialise torch.distributed with gloo from the launcher's environment.
+
+    ``pytorch`` (torchrun) already exports RANK, WORLD_SIZE, MASTER_ADDR/PORT;
+    ``slurm`` gets them derived from the SLURM variables. A group that already exists
+    is left alone.
+    """
+    _check_launcher(launcher)
+    if launcher == 'none' or (dist.is_available() and dist.is_initialized()):
+        return
+    if launcher == 'slurm':
+        os.environ.update(_slurm_environment())
+    missing = [v for v in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+               if v not in os.environ]
+    if missing:
+        raise RuntimeError(f'--launcher {launcher} needs the environment variables '
+                           f'{missing}; start it with torchrun (tools/dist_train.sh)')
+    dist.init_process_group(backend='gloo')
+
+
+def setup_launcher(cfg: Config, launcher: str) -> Config:
+    """Record the launcher in ``cfg``; without CUDA, start gloo and use a CPU DDP wrapper.
+
+    With CUDA nothing else changes: the Runner initialises NCCL itself as usual.
+    A ``model_wrapper_cfg`` the config already has is kept on GPU machines; on the
+    CPU, its ``device_ids`` is forced to None (any other value cannot work there).
+    """
+    cfg.launcher = _check_launcher(launcher)
+    if launcher == 'none' or torch.cuda.is_available():
+        return cfg
+    init_cpu_process_group(launcher)
+    wrapper = cfg.get('model_wrapper_cfg') or {}
+    cfg.model_wrapper_cfg = {**CPU_MODEL_WRAPPER_CFG, **wrapper, 'device_ids': None}
+    return cfg
+
+
+def enable_amp(cfg: Config) -> Config:
+    """Switch the optimizer wrapper to mmengine's AmpOptimWrapper (dynamic loss scale).
+
+    mmengine's AMP wrapper needs a GPU (or NPU/MLU/MUSA); on a CPU-only machine this
+    fails early with a clear message instead of deep inside the Runner.
+    """
+    if not torch.cuda.is_available():
+        raise RuntimeError('--amp needs a CUDA device: mmengine\'s AmpOptimWrapper does '
+                           'not run on the CPU')
+    optim_wrapper = cfg.get('optim_wrapper')
+    if optim_wrapper is None:
+        raise RuntimeError('--amp: the config has no optim_wrapper to switch to AMP')
+    if optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+        return cfg
+    if optim_wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
+        raise RuntimeError(f"--amp only switches a plain OptimWrapper, the config has "
+                           f"{optim_wrapper['type']!r}")
+    optim_wrapper.type = 'AmpOptimWrapper'
+    optim_wrapper.setdefault('loss_scale', 'dynamic')
+    return cfg
+
+
+def default_work_dir(config_path: str) -> str:
+    """./work_dirs/<config name>, as the toolboxes' own tools do."""
+    return os.path.join('./work_dirs', os.path.splitext(os.path.basename(config_path))[0])
+
+
+def prepare_config(config_path: str, work_dir: str | None = None,
+                   cfg_options: dict[str, Any] | None = None, launcher: str = 'none',
+                   amp: bool = False, resume: str | bool | None = None,
+                   auto_scale_lr: bool = False, load_from: str | None = None) -> Config:
+    """Load ``config_path`` and apply the command-line options (no process group yet).
+
+    ``resume``: True/'auto' resumes from the latest checkpoint in the work dir, a path
+    resumes from that checkpoint, None/False starts afresh.
+    ``work_dir`` wins over the config's, which wins over ./work_dirs/<config name>.
+    """
+    _check_launcher(launcher)
+    if not os.path.isfile(config_path):
+        raise FileNotFoundError(f'no config file at {config_path!r}')
+    cfg = Config.fromfile(config_path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = default_work_dir(config_path)
+    if amp:
+        enable_amp(cfg)
+    if resume in (True, 'auto'):
+        cfg.resume = True
+        cfg.load_from = None
+    elif resume:
+        cfg.resume = True
+        cfg.load_from = resume
+    if load_from is not None:
+        cfg.load_from = load_from
+    if auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise RuntimeError('--auto-scale-lr: the config has no '
+                               'auto_scale_lr=dict(base_batch_size=...)')
+        cfg.auto_scale_lr.enable = True
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """The Runner for ``cfg`` (set up for ``cfg.launcher`` first, see :func:`setup_launcher`).
+
+    Imports ``regnet_plugin`` so our models are registered whatever the config imports;
+    a config with ``runner_type`` gets that Runner class, as in the toolboxes' tools.
+    """
+    import regnet_plugin  # noqa: F401  (registers our models, allow-lists checkpoints)
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    setup_launcher(cfg, cfg.get('launcher', 'none'))
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)

@@ -1,0 +1,50 @@
+#!/usr/bin/env python
+"""Evaluate a checkpoint of a classifier or detector config with mmengine's Runner (thin
+CLI over ``regnet_plugin.launch``). The config's ``default_scope`` picks the toolbox.
+
+  python tools/test.py configs/regnet/regnetx-400mf_8xb128_in1k.py ckpt.pth
+  torchrun --nproc_per_node=2 tools/test.py CONFIG ckpt.pth --launcher pytorch
+"""
+from __future__ import annotations
+
+import argparse
+
+from mmengine.config import DictAction
+
+from regnet_plugin.launch import LAUNCHERS, build_runner, prepare_config
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint to evaluate (ours, e.g. from '
+                                           'tools/convert_weights.py, or a training one)')
+    parser.add_argument('--work-dir', help='directory for the evaluation logs')
+    parser.add_argument('--out', help='also dump the raw predictions to this .pkl file')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (needs a GPU)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. test_dataloader.batch_size=64')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help='job launcher (pytorch: torchrun; slurm: srun)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise SystemExit(f'--out must be a .pkl/.pickle file, got {args.out!r}')
+    cfg = prepare_config(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
+                         launcher=args.launcher, amp=args.amp, load_from=args.checkpoint)
+    runner = build_runner(cfg)
+    if args.out is not None:
+        from mmengine.evaluator import DumpResults
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()
