@@ -1,20 +1,21 @@
 """Every registration into the toolboxes' registries, in one place.
 
-Our classes are registered into MMPretrain's and MMDetection's registries so that a
-config with ``default_scope='mmpretrain'`` or ``'mmdet'`` finds them by ``type=``.
-Names never clash with the toolboxes' own (both already have ``RegNet``).
+We register into mmengine's *root* registries. MMPretrain's and MMDetection's
+registries (and any other OpenMMLab toolbox's) are children of these roots, and a
+child looks a ``type=`` up in its parent when it does not have it: a config with
+``default_scope='mmpretrain'`` or ``'mmdet'`` finds ``RegNetY`` all the same, while
+``import regnet_plugin`` costs mmengine only, not both toolboxes (seconds saved in
+every CLI). Our names never clash with the toolboxes' own (both have ``RegNet``).
 """
 from __future__ import annotations
 
-from mmdet.registry import MODELS as MMDET_MODELS
-from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+from mmengine.registry import DATASETS, HOOKS, MODELS, Registry
 
 
-def register(cls: type, *registries) -> type:
-    """Register ``cls`` under its own name in each registry (idempotent)."""
-    for registry in registries:
-        if registry.get(cls.__name__) is not cls:
-            registry.register_module(module=cls, force=False)
+def register(cls: type, registry: Registry) -> type:
+    """Register ``cls`` under its own name (idempotent on re-import)."""
+    if registry.module_dict.get(cls.__name__) is not cls:
+        registry.register_module(module=cls, force=False)
     return cls
 
 
@@ -22,16 +23,11 @@ def register(cls: type, *registries) -> type:
 from .models import AnyNet, RegNetX, RegNetY  # noqa: E402
 
 for _backbone in (AnyNet, RegNetX, RegNetY):
-    register(_backbone, MMPRETRAIN_MODELS, MMDET_MODELS)
+    register(_backbone, MODELS)
 
 # -- design-space studies (regnet_plugin/studies) --------------------------
-from mmdet.registry import DATASETS as MMDET_DATASETS  # noqa: E402
-from mmdet.registry import HOOKS as MMDET_HOOKS  # noqa: E402
-from mmpretrain.registry import DATASETS as MMPRETRAIN_DATASETS  # noqa: E402
-from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS  # noqa: E402
-
 from .studies.dataset import DesignSpaceDataset  # noqa: E402
 from .studies.hooks import EDFHook  # noqa: E402
 
-register(DesignSpaceDataset, MMPRETRAIN_DATASETS, MMDET_DATASETS)
-register(EDFHook, MMPRETRAIN_HOOKS, MMDET_HOOKS)
+register(DesignSpaceDataset, DATASETS)
+register(EDFHook, HOOKS)
