@@ -1,0 +1,252 @@
+"""Tests of the comparison tables (regnet_plugin.compare, tools/compare_tables.py).
+
+The figures checked here are what the tool computes (core analytic counts, fvcore on
+MMPretrain models, checked against an independent hook count and ``numel`` sums), never
+the paper's copied numbers, except where the test is about flagging a disagreement.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip('torch')
+pytest.importorskip('fvcore')
+pytest.importorskip('mmpretrain')
+
+from torch import nn  # noqa: E402
+
+from regnet_plugin.compare.counting import (Counts, count_regnet_analytic,  # noqa: E402
+                                            count_with_fvcore, count_with_hooks)
+from regnet_plugin.compare.paper import (TABLES, PaperRow, agrees_with_paper,  # noqa: E402
+                                         resolve_tables, rounding_tolerance)
+from regnet_plugin.compare.render import figure_cell, markdown_table  # noqa: E402
+from regnet_plugin.compare.results import (load_results,  # noqa: E402
+                                           top1_error_from_runner_output)
+from regnet_plugin.compare.tables import (FLAG, Measurer, compare_tables,  # noqa: E402
+                                          flag_disagreements, pearson)
+from regnet_plugin.compare.zoo import build_classifier, model_entry  # noqa: E402
+from regnet_plugin.design import complexity, preset_spec  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _regnet_backbones_available() -> bool:
+    import regnet_plugin  # noqa: F401
+    from mmpretrain.registry import MODELS
+    return MODELS.get('RegNetX') is not None and MODELS.get('RegNetY') is not None
+
+
+# -- RegNet columns = the core's analytic numbers ------------------------------------
+def test_regnet_rows_are_the_core_analytic_counts():
+    tables = resolve_tables(['regnetx', 'regnety', 'table3', 'table4', 'mobile'])
+    regnet_names = [r.model for t in tables for r in t.rows if r.model.startswith('RegNet')]
+    compared = compare_tables(tables, Measurer(setup=None), rows=regnet_names)
+    regnet_rows = [r for t in compared for r in t.rows if r.measurement.entry.is_regnet]
+    assert len({r.model for r in regnet_rows}) == 24
+    for row in regnet_rows:
+        report = complexity(preset_spec(row.measurement.entry.preset), img_size=224,
+                            num_classes=1000)
+        counts = row.measurement.counts
+        assert (counts.flops, counts.params, counts.acts) == (
+            report.flops, report.params, report.acts), row.model
+        assert counts.method == 'analytic'
+        # the 24 presets round to the paper's model tables (SPEC section 4)
+        assert row.flags == {}, (row.model, row.flags)
+
+
+# -- the other families: what the tool computes, checked independently -------------
+class _TinyNet(nn.Module):
+    """Hand-countable: conv with bias, grouped conv without, BN, pool, fc with bias."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=True)
+        self.bn = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, groups=4, bias=False)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.bn(self.conv1(x)))
+        x = self.conv2(x) + x
+        return self.fc(x.mean((2, 3)))
+
+
+def test_counting_conventions_by_hand():
+    # 16x16 input: conv1 -> 8x8x8; conv2 -> 8x8x8; fc -> 10
+    conv1 = 3 * 3 * 3 * 8 * 64 + 8 * 64          # MACs + bias adds
+    conv2 = 3 * 3 * 8 * 8 * 64 // 4
+    fc = 8 * 10 + 10
+    params = (3 * 3 * 3 * 8 + 8) + 2 * 8 + (3 * 3 * 2 * 8) + (8 * 10 + 10)
+    acts = 8 * 64 + 8 * 64 + 10
+    expected = (conv1 + conv2 + fc, params, acts)
+    for counter in (count_with_fvcore, count_with_hooks):
+        counts = counter(_TinyNet(), 16)
+        assert (counts.flops, counts.params, counts.acts) == expected, counter.__name__
+
+
+@pytest.mark.parametrize('name,resolution', [('ResNeXt-50', 64), ('EfficientNet-B0', 96)])
+def test_mmpretrain_models_fvcore_equals_hooks_and_numel(name, resolution):
+    model, config = build_classifier(model_entry(name))
+    assert config['backbone']['type'] in ('ResNeXt', 'EfficientNet')
+    fv = count_with_fvcore(model, resolution)
+    hooks = count_with_hooks(model, resolution)
+    assert fv.params == sum(p.numel() for p in model.parameters())
+    assert (fv.flops, fv.acts) == (hooks.flops, hooks.acts)
+    assert fv.flops > 0 and fv.acts > 0
+
+
+def test_resnet50_row_is_computed_and_flagged_where_the_paper_differs():
+    compared = compare_tables([TABLES['table3a']], Measurer(setup=None), rows=['ResNet-50'])
+    (row,) = compared[0].rows
+    model, _ = build_classifier(model_entry('ResNet-50'))
+    counts = row.measurement.counts
+    assert counts.method == 'fvcore'
+    assert counts.params == sum(p.numel() for p in model.parameters())
+    assert counts.flops == count_with_hooks(model, 224).flops
+    # the paper prints 22.6M params; a faithful count is 25.56M: flagged, not overwritten
+    assert 'params' in row.flags and row.paper.params == '22.6'
+    assert figure_cell(row, 'params').endswith(FLAG)
+    assert FLAG not in figure_cell(row, 'flops')
+    assert 'ResNet-50: params' in markdown_table(compared[0])
+
+
+def test_efficientnet_counted_at_its_own_resolution():
+    entry = model_entry('EfficientNet-B3')
+    assert entry.resolution == 300
+    assert model_entry('RegNetY-1.6GF').resolution == 224
+
+
+@pytest.mark.skipif(not _regnet_backbones_available(),
+                    reason='regnet_plugin.models backbones (RegNetX/RegNetY) not landed yet')
+@pytest.mark.parametrize('preset', ['regnetx_200mf', 'regnety_200mf', 'regnetx_400mf',
+                                    'regnety_600mf'])
+def test_regnet_torch_model_counted_with_fvcore_equals_core(preset):
+    # 64px keeps it quick; the analytic count takes the same resolution (and the
+    # 224px case is the same code path with other sizes)
+    model, _ = build_classifier(model_entry(preset))
+    analytic = count_regnet_analytic(preset, resolution=64)
+    for counter in (count_with_fvcore, count_with_hooks):
+        counts = counter(model, 64)
+        assert (counts.flops, counts.params, counts.acts) == (
+            analytic.flops, analytic.params, analytic.acts), counter.__name__
+
+
+# -- flags ---------------------------------------------------------------------------
+def test_flags_fire_only_outside_the_papers_rounding():
+    assert rounding_tolerance('4.1') == pytest.approx(0.05)
+    assert rounding_tolerance('0.57') == pytest.approx(0.005)
+    assert agrees_with_paper(4.149, '4.1') and not agrees_with_paper(4.151, '4.1')
+    row = PaperRow('X', flops='4.1', params='25.6', acts='11.1')
+    counts = Counts(4_089_185_256, 25_557_032, 11_114_984, 224, 'test')
+    assert flag_disagreements(row, counts, ('flops', 'params', 'acts')) == {}
+    wrong = PaperRow('X', flops='4.1', params='22.6', acts='12.0')
+    flags = flag_disagreements(wrong, counts, ('flops', 'params', 'acts'))
+    assert set(flags) == {'params', 'acts'}
+    assert '25.557M' in flags['params'] and '22.6M' in flags['params']
+
+
+def test_pearson():
+    assert pearson([1, 2, 3, 4], [2, 4, 6, 8]) == pytest.approx(1.0)
+    assert pearson([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert pearson([1, 2], [1, 2]) is None
+    assert math.isclose(pearson([1, 2, 3, 4], [1, 3, 2, 4]), 0.8)
+
+
+# -- errors from the user's results --------------------------------------------------
+def test_errors_from_results_json_and_runner_outputs(tmp_path):
+    run = tmp_path / 'work' / '20240101_000000'
+    run.mkdir(parents=True)
+    (run / '20240101_000000.json').write_text(
+        json.dumps({'accuracy/top1': 76.25, 'accuracy/top5': 93.0}))
+    log_dir = tmp_path / 'logrun'
+    log_dir.mkdir()
+    (log_dir / 'x.log').write_text(
+        'Epoch(test) [782/782]    accuracy/top1: 78.4000  accuracy/top5: 94.1000\n')
+    assert top1_error_from_runner_output(tmp_path / 'work').top1_error == pytest.approx(23.75)
+    assert top1_error_from_runner_output(log_dir / 'x.log').top1_error == pytest.approx(21.6)
+    mapping = tmp_path / 'errors.json'
+    mapping.write_text(json.dumps({'ResNet-50': 23.4, 'regnetx_3.2gf': 'logrun'}))
+    errors = load_results(mapping)
+    assert errors['resnet50'].top1_error == 23.4
+    assert errors['regnetx3.2gf'].top1_error == pytest.approx(21.6)
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps({'ResNet-50': 123}))
+    with pytest.raises(ValueError, match='percentage'):
+        load_results(bad)
+
+
+def test_eval_through_the_runner_test_loop(tmp_path):
+    """--eval's path: a checkpoint of the row's classifier through Runner.test()."""
+    import numpy as np
+    from PIL import Image
+
+    from regnet_plugin.compare.evaluate import evaluate_checkpoint, imagenet_val_pipeline
+
+    root = tmp_path / 'imagenet'
+    (root / 'val').mkdir(parents=True)
+    (root / 'meta').mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(
+            root / 'val' / f'img{i}.JPEG')
+    (root / 'meta' / 'val.txt').write_text('img0.JPEG 0\nimg1.JPEG 1\n')
+    entry = model_entry('RegNetX-200MF')
+    model, _ = build_classifier(entry)
+    # make class 0 win for every image: img0 is right, img1 wrong -> 50% top-1 error
+    with torch.no_grad():
+        model.head.fc.weight.zero_()
+        model.head.fc.bias.zero_()
+        model.head.fc.bias[0] = 1.0
+    checkpoint = tmp_path / 'model.pth'
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    assert imagenet_val_pipeline(model_entry('EfficientNet-B3'))[1] == dict(
+        type='EfficientNetCenterCrop', crop_size=300)
+    assert imagenet_val_pipeline(entry)[1:3] == [
+        dict(type='ResizeEdge', scale=256, edge='short'),
+        dict(type='CenterCrop', crop_size=224)]
+    result = evaluate_checkpoint(entry, checkpoint, root, tmp_path / 'work', batch_size=2,
+                                 num_workers=0)
+    assert result.top1_error == pytest.approx(50.0)
+    assert top1_error_from_runner_output(tmp_path / 'work').top1_error == pytest.approx(50.0)
+
+
+# -- the CLI, end to end -------------------------------------------------------------
+def test_cli_end_to_end_small(tmp_path, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('compare_tables_cli',
+                                                  REPO / 'tools' / 'compare_tables.py')
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    results = tmp_path / 'errors.json'
+    results.write_text(json.dumps({'ShuffleNetV2': 24.75}))
+    out = tmp_path / 'out'
+    rc = cli.main(['--tables', 'mobile', '--rows', 'ShuffleNetV2', 'RegNetY-600MF', 'DARTS',
+                   '--repeats', '1', '--warmup', '0', '--batch-size', '2',
+                   '--timing-resolution', '64', '--results', str(results),
+                   '--out-dir', str(out), '--quiet'])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert 'Table 2' in printed and 'not evaluated' in printed
+    rows = {r['model']: r for r in csv.DictReader((out / 'comparison.csv').open())}
+    assert set(rows) == {'ShuffleNetV2', 'RegNetY-600MF', 'DARTS'}
+    analytic = count_regnet_analytic('regnety_600mf')
+    assert int(rows['RegNetY-600MF']['flops']) == analytic.flops
+    assert int(rows['RegNetY-600MF']['params']) == analytic.params
+    model, _ = build_classifier(model_entry('ShuffleNetV2'))
+    assert int(rows['ShuffleNetV2']['params']) == sum(p.numel() for p in model.parameters())
+    assert rows['ShuffleNetV2']['top1_error'] == '24.750'
+    assert rows['RegNetY-600MF']['top1_error'] == 'not evaluated'
+    assert float(rows['ShuffleNetV2']['infer_ms']) > 0
+    assert rows['ShuffleNetV2']['infer_resolution'] == '64'
+    # the paper prints '-' for ShuffleNet params, so nothing to flag there
+    assert 'params' not in rows['ShuffleNetV2']['flags']
+    assert rows['DARTS']['flops'] == '' and 'no MMPretrain' in rows['DARTS']['note']
+    # a flag in the CSV is a flag in the printed table
+    assert (FLAG in printed) == any(r['flags'] for r in rows.values())
+    assert (out / 'comparison.md').read_text().startswith('# RegNet comparison tables')
+    assert (out / 'comparison_time.png').stat().st_size > 0
+    assert (out / 'comparison_error.png').stat().st_size > 0
