@@ -70,9 +70,11 @@ def arch_from_mapping(data: Mapping[str, Any]) -> Arch:
         return Arch(AnyNetSpec.from_dict(data))
     if 'depths' in keys or 'widths' in keys:
         bad = sorted(keys - set(_LIST_KEYS))
-        if bad or not {'depths', 'widths'} <= keys:
-            raise ValueError(f'per-stage lists need depths and widths and accept only '
-                             f'{list(_LIST_KEYS)}; got keys {sorted(keys)}')
+        missing = sorted({'depths', 'widths'} - keys)
+        if bad or missing:
+            raise ValueError(f'per-stage lists: missing keys {missing}, unexpected keys '
+                             f'{bad}; depths and widths are required, accepted keys are '
+                             f'{list(_LIST_KEYS)}')
         # one stage given as 'depths=3 widths=64' arrives as scalars
         lists = {k: ([v] if k in ('depths', 'widths') and not isinstance(v, (list, tuple))
                      else v) for k, v in data.items()}

@@ -21,6 +21,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..design.arch import arch_to_spec
 from ..design.presets import PRESET_NAMES, get_preset
 from ..design.regnet import WIDTH_ROUNDINGS, RegNetParams
 from ..design.spec import AnyNetSpec
@@ -35,38 +36,6 @@ DEFAULT_INIT_CFG: list[dict[str, Any]] = [
 ]
 
 #: Per-stage list keys accepted by :class:`AnyNet` (pycls' ANYNET.* format).
-LIST_KEYS = ('depths', 'widths', 'strides', 'bottleneck_ratios', 'group_widths',
-             'se_ratios', 'stem_width')
-REQUIRED_LIST_KEYS = ('depths', 'widths')
-
-
-def _resolve_anynet_arch(arch: Any) -> AnyNetSpec:
-    """An AnyNetSpec from a spec, its ``to_dict()``, a per-stage lists dict or a preset.
-
-    (Kept private until ``regnet_plugin.design.arch.parse_arch`` unifies this.)
-    """
-    if isinstance(arch, AnyNetSpec):
-        return arch
-    if isinstance(arch, str):
-        return get_preset(arch).to_spec()
-    if isinstance(arch, Mapping):
-        keys = set(arch)
-        if 'stages' in keys:
-            return AnyNetSpec.from_dict(arch)
-        missing = sorted(set(REQUIRED_LIST_KEYS) - keys)
-        extra = sorted(keys - set(LIST_KEYS))
-        if missing or extra:
-            raise ValueError(
-                f'AnyNet arch dict: missing keys {missing}, unexpected keys {extra}. '
-                f'Give either an AnyNetSpec dict (keys stem_width, stages) or per-stage '
-                f'lists with keys {list(LIST_KEYS)} (depths and widths required)')
-        return AnyNetSpec.from_lists(**arch)
-    raise ValueError(
-        f'arch must be an AnyNetSpec, a dict (AnyNetSpec.to_dict() or per-stage lists '
-        f'{list(LIST_KEYS)}) or a preset name ({", ".join(PRESET_NAMES)}); '
-        f'got {type(arch).__name__}: {arch!r}')
-
-
 def _check_index(name: str, value: Any, low: int, high: int) -> int:
     try:
         if isinstance(value, bool):
@@ -160,7 +129,7 @@ class AnyNet(BaseModule):
 
     # -- arch ----------------------------------------------------------------
     def _resolve_arch(self, arch: Any) -> AnyNetSpec:
-        return _resolve_anynet_arch(arch)
+        return arch_to_spec(arch)
 
     def _check_out_indices(self, out_indices: Any) -> tuple[int, ...]:
         n = self.num_stages

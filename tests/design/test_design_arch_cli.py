@@ -51,7 +51,7 @@ def test_parse_all_forms_of_the_same_model():
     ('{"depth": 22', 'JSON is invalid'),
     ('[1, 2]', 'unknown RegNet preset'),
     ('depths=1,2 widths=32', 'widths has 1 entries, expected 2'),
-    ('depths=1,2 widths=32,64 colour=1', 'accept only'),
+    ('depths=1,2 widths=32,64 colour=1', r"unexpected keys \['colour'\]"),
 ])
 def test_parse_bad_input(arch, match):
     with pytest.raises(ValueError, match=match):
