@@ -1,0 +1,63 @@
+"""Config-time helpers for MMDetection configs with our RegNet backbones.
+
+A detection config must give its neck the channels of the backbone features it
+receives. Typing them by hand (as MMDetection's own RegNet configs do) silently
+breaks when the preset or ``out_indices`` changes; these helpers derive them from
+the same torch-free spec the backbone is built from, so a config can compute them::
+
+    _base_ = './_base_/mask-rcnn_regnet_fpn_1x_coco.py'   # _base_ first: see below
+    from regnet_plugin.detection import backbone_type, fpn_in_channels
+
+    arch = 'regnetx_3.2gf'
+    model = dict(backbone=dict(type=backbone_type(arch), arch=arch),
+                 neck=dict(in_channels=fpn_in_channels(arch)))
+
+mmengine 0.10.7 treats a ``.py`` config whose first statements import a
+non-builtin module as a "lazy import" (new-style) config; assigning ``_base_``
+before the import keeps the classic parser, which drops the imported functions
+from the resulting cfg (so ``cfg.dump()`` still works).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from .design import AnyNetSpec, get_preset, preset_spec
+
+#: Our backbone's feature indices for MMDetection's usual C2..C5 (stride 4..32):
+#: 0 is the stem, 1..4 the stages (MMDetection's own RegNet numbers them 0..3).
+FPN_OUT_INDICES: tuple[int, ...] = (1, 2, 3, 4)
+
+
+def _spec_of(arch: str | AnyNetSpec) -> AnyNetSpec:
+    return arch if isinstance(arch, AnyNetSpec) else preset_spec(arch)
+
+
+def feature_channels(arch: str | AnyNetSpec,
+                     out_indices: Sequence[int] = FPN_OUT_INDICES) -> list[int]:
+    """Channels of the features ``AnyNet(arch, out_indices=out_indices)`` returns.
+
+    Same indexing as the backbone: 0 is the stem, i >= 1 stage i, negative values
+    count from the last stage.
+    """
+    spec = _spec_of(arch)
+    channels = [spec.stem_width] + list(spec.widths)
+    n = len(channels)
+    result = []
+    for index in out_indices:
+        if not -n <= index < n:
+            raise ValueError(f'out_indices entry {index} is out of range for '
+                             f'{arch!r}: valid 0 (stem) .. {n - 1} (last stage) or '
+                             f'negative from the end')
+        result.append(channels[index])
+    return result
+
+
+def fpn_in_channels(arch: str | AnyNetSpec,
+                    out_indices: Sequence[int] = FPN_OUT_INDICES) -> list[int]:
+    """FPN ``in_channels`` for our backbone ``arch`` with ``out_indices`` (C2..C5)."""
+    return feature_channels(arch, out_indices)
+
+
+def backbone_type(arch: str) -> str:
+    """Registry name of our backbone class for a preset: 'RegNetX' or 'RegNetY'."""
+    return 'RegNetY' if get_preset(arch).se_ratio else 'RegNetX'
