@@ -1,0 +1,210 @@
+"""Error distribution functions (EDFs) of design spaces and their KS comparison.
+
+SPEC section 6 / NDS: a design space is judged by the distribution of the errors of
+models sampled from it, not by its best model. Two flavours:
+
+* the plain EDF ``F(e) = (1/n) * sum_i 1[e_i < e]``;
+* the complexity-normalized EDF of NDS, where model i carries weight ``w_i`` chosen
+  so that the complexity (e.g. flops) distribution looks uniform: the complexity
+  range is split into ``k`` equal bins and each of the ``m_j`` models of bin j gets
+  ``w = 1 / (k' * m_j)`` with ``k'`` the number of non-empty bins (``k' = k`` when
+  every bin is occupied; empty bins cannot carry mass, so their share is spread
+  over the others and the weights still sum to 1).
+
+Spaces are compared with the Kolmogorov-Smirnov statistic ``D = sup_e |F1 - F2|``.
+For plain EDFs the statistic and p-value are ``scipy.stats.ks_2samp``'s. For weighted
+EDFs ``D`` is the exact weighted sup distance and the p-value comes from the same
+two-sample KS null distribution evaluated at Kish's effective sample sizes
+``n_eff = (sum w)^2 / sum w^2`` (equal weights give back n; unequal weights shrink
+it, making the test more conservative). This is an approximation: the weights are
+themselves estimated from the sample, which the null distribution ignores.
+
+Everything here is numpy/scipy only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy import stats
+
+
+def _as_errors(errors: Sequence[float], name: str = 'errors') -> np.ndarray:
+    array = np.asarray(errors, dtype=float).ravel()
+    if array.size == 0:
+        raise ValueError(f'{name} is empty: an EDF needs at least one model')
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f'{name} contains NaN or infinite values; drop failed models '
+                         f'before building an EDF')
+    return array
+
+
+def _as_weights(weights: Sequence[float] | None, n: int) -> np.ndarray:
+    if weights is None:
+        return np.full(n, 1.0 / n)
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.shape != (n,):
+        raise ValueError(f'weights has {w.size} entries, expected {n} (one per error)')
+    if np.any(w < 0) or not np.all(np.isfinite(w)) or w.sum() <= 0:
+        raise ValueError('weights must be finite, non-negative and not all zero')
+    return w / w.sum()
+
+
+def edf(errors: Sequence[float], at: Sequence[float] | float,
+        weights: Sequence[float] | None = None) -> np.ndarray:
+    """``F(e) = sum_i w_i 1[e_i < e]`` (``w_i = 1/n`` unless ``weights`` given).
+
+    The inequality is strict, as in the paper: ``F(e_i)`` does not count model i.
+    """
+    e = _as_errors(errors)
+    w = _as_weights(weights, e.size)
+    order = np.argsort(e, kind='stable')
+    sorted_e = e[order]
+    cumulative = np.concatenate([[0.0], np.cumsum(w[order])])
+    points = np.asarray(at, dtype=float)
+    # number of e_i strictly below each point -> the cumulative weight before it
+    counts = np.searchsorted(sorted_e, points, side='left')
+    return np.clip(cumulative[counts], 0.0, 1.0)
+
+
+def normalized_weights(complexities: Sequence[float], num_bins: int = 10,
+                       value_range: tuple[float, float] | None = None) -> np.ndarray:
+    """NDS complexity normalisation: weights that make the complexity histogram flat.
+
+    The range (``value_range`` or the sample's min..max) is split into ``num_bins``
+    equal bins; each of the ``m_j`` models in bin j gets ``1 / (k' * m_j)`` where
+    ``k'`` is the number of non-empty bins. Every non-empty bin then carries the same
+    total weight ``1 / k'`` and the weights sum to 1.
+    """
+    c = np.asarray(complexities, dtype=float).ravel()
+    if c.size == 0:
+        raise ValueError('complexities is empty')
+    if not np.all(np.isfinite(c)):
+        raise ValueError('complexities contains NaN or infinite values')
+    if isinstance(num_bins, bool) or int(num_bins) != num_bins or num_bins < 1:
+        raise ValueError(f'num_bins must be an integer >= 1, got {num_bins!r}')
+    lo, hi = value_range if value_range is not None else (c.min(), c.max())
+    if hi < lo:
+        raise ValueError(f'value_range must be (low, high) with low <= high, '
+                         f'got {value_range!r}')
+    if np.any((c < lo) | (c > hi)):
+        raise ValueError(f'complexities fall outside value_range {value_range!r}')
+    bins = bin_indices(c, int(num_bins), (float(lo), float(hi)))
+    counts = np.bincount(bins, minlength=int(num_bins))
+    occupied = int(np.count_nonzero(counts))
+    return 1.0 / (occupied * counts[bins])
+
+
+def bin_indices(values: np.ndarray, num_bins: int,
+                value_range: tuple[float, float]) -> np.ndarray:
+    """Index of the equal-width bin of each value (the top edge belongs to the last)."""
+    lo, hi = value_range
+    if hi == lo:
+        return np.zeros(values.shape, dtype=int)
+    position = (values - lo) / (hi - lo) * num_bins
+    return np.clip(np.floor(position).astype(int), 0, num_bins - 1)
+
+
+def _grid(*samples: np.ndarray) -> np.ndarray:
+    return np.unique(np.concatenate(samples))
+
+
+def weighted_sup_distance(errors1: Sequence[float], errors2: Sequence[float],
+                          weights1: Sequence[float] | None = None,
+                          weights2: Sequence[float] | None = None) -> float:
+    """``sup_e |F1(e) - F2(e)|`` of two (weighted) EDFs, computed exactly.
+
+    Both EDFs are step functions that only jump at sample points, so the supremum is
+    attained just below or at one of them: evaluate ``F(e)`` (strict) and ``F(e+)``
+    (non-strict) at every pooled sample point.
+    """
+    e1, e2 = _as_errors(errors1, 'errors1'), _as_errors(errors2, 'errors2')
+    w1, w2 = _as_weights(weights1, e1.size), _as_weights(weights2, e2.size)
+    grid = _grid(e1, e2)
+    below = np.abs(edf(e1, grid, w1) - edf(e2, grid, w2))
+    at_or_below = np.abs(_edf_right(e1, grid, w1) - _edf_right(e2, grid, w2))
+    return float(max(below.max(), at_or_below.max()))
+
+
+def _edf_right(errors: np.ndarray, at: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    order = np.argsort(errors, kind='stable')
+    cumulative = np.concatenate([[0.0], np.cumsum(weights[order])])
+    return np.clip(cumulative[np.searchsorted(errors[order], at, side='right')], 0, 1)
+
+
+def effective_sample_size(weights: Sequence[float]) -> float:
+    """Kish's effective sample size ``(sum w)^2 / sum w^2``."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / np.sum(w ** 2))
+
+
+@dataclass(frozen=True)
+class KSResult:
+    """Two-sample KS comparison of two design spaces' EDFs."""
+
+    statistic: float
+    pvalue: float
+    n1: float
+    n2: float
+    weighted: bool
+    method: str
+
+    def as_dict(self) -> dict:
+        return {'D': self.statistic, 'pvalue': self.pvalue, 'n1': self.n1,
+                'n2': self.n2, 'weighted': self.weighted, 'method': self.method}
+
+
+def ks_test(errors1: Sequence[float], errors2: Sequence[float],
+            weights1: Sequence[float] | None = None,
+            weights2: Sequence[float] | None = None) -> KSResult:
+    """KS statistic ``D = sup |F1 - F2|`` and its p-value.
+
+    Without weights this is ``scipy.stats.ks_2samp`` (exact or asymptotic as scipy
+    chooses). With weights (normalized EDFs), ``D`` is the weighted sup distance and
+    the p-value is the two-sample KS survival function at Kish's effective sample
+    sizes (see the module docstring for why and what it ignores).
+    """
+    e1, e2 = _as_errors(errors1, 'errors1'), _as_errors(errors2, 'errors2')
+    if weights1 is None and weights2 is None:
+        result = stats.ks_2samp(e1, e2)
+        return KSResult(float(result.statistic), float(result.pvalue), e1.size,
+                        e2.size, False, 'scipy.stats.ks_2samp')
+    w1, w2 = _as_weights(weights1, e1.size), _as_weights(weights2, e2.size)
+    d = weighted_sup_distance(e1, e2, w1, w2)
+    n1, n2 = effective_sample_size(w1), effective_sample_size(w2)
+    pvalue = ks_pvalue_effective(d, n1, n2)
+    return KSResult(d, pvalue, n1, n2, True,
+                    'weighted sup distance; p from KS null at Kish effective n')
+
+
+def ks_pvalue_effective(statistic: float, n1: float, n2: float) -> float:
+    """P(D >= statistic) under H0 for two samples of (effective) sizes n1, n2.
+
+    Uses the one-sample exact distribution ``kstwo`` at ``n = n1*n2/(n1+n2)``
+    (rounded, at least 1), the same device scipy uses for its asymptotic two-sample
+    p-value; it stays valid for small non-integer effective sizes.
+    """
+    if statistic <= 0:
+        return 1.0
+    n = max(1, int(round(n1 * n2 / (n1 + n2))))
+    return float(np.clip(stats.kstwo.sf(statistic, n), 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class EDFSummary:
+    """What the paper prints beside each EDF curve."""
+
+    n: int
+    min_error: float
+    mean_error: float
+    median_error: float
+
+    def as_dict(self) -> dict:
+        return {'n': self.n, 'min_error': self.min_error, 'mean_error': self.mean_error,
+                'median_error': self.median_error}
+
+
+def summarize(errors: Sequence[float]) -> EDFSummary:
+    e = _as_errors(errors)
+    return EDFSummary(int(e.size), float(e.min()), float(e.mean()), float(np.median(e)))

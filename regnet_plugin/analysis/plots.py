@@ -1,0 +1,148 @@
+"""The plots people look at (matplotlib, Agg backend, PNG files).
+
+Each function draws one figure from plain arrays and writes it to ``path``; none of
+them computes statistics (those live in edf/bootstrap/random_search), so what a plot
+shows is exactly what the JSON report says.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .bootstrap import BestValueRange  # noqa: E402
+from .edf import edf  # noqa: E402
+from .random_search import RandomSearchCurve  # noqa: E402
+
+#: parameters shown on a log axis (they span orders of magnitude)
+LOG_AXIS = {'w0', 'wa', 'w1', 'w2', 'w3', 'w4', 'g', 'g1', 'g2', 'g3', 'g4',
+            'fit_w0', 'fit_wa'}
+
+
+def _save(fig: plt.Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_edfs(curves: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
+              path: str | Path, title: str = 'EDF of errors',
+              xlabel: str = 'top-1 error (%)') -> Path:
+    """One EDF step curve per space; legend ``[n, min, mean] space`` as in the paper.
+
+    ``curves``: space -> (errors, weights or None for the plain EDF).
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    all_errors = np.concatenate([np.asarray(e, float) for e, _ in curves.values()
+                                 if len(e)] or [np.zeros(1)])
+    lo, hi = float(all_errors.min()), float(all_errors.max())
+    pad = max(1e-6, 0.02 * (hi - lo))
+    grid = np.linspace(lo - pad, hi + pad, 400)
+    for space, (errors, weights) in curves.items():
+        errors = np.asarray(errors, float)
+        if errors.size == 0:
+            continue
+        ax.plot(grid, edf(errors, grid, weights), drawstyle='steps-post',
+                label=f'[{errors.size}|{errors.min():.1f}|{errors.mean():.1f}] {space}')
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel('cumulative prob.')
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(title='[n|min|mean]', fontsize=8, title_fontsize=8, loc='lower right')
+    return _save(fig, path)
+
+
+def plot_parameter_scatter(table: Mapping[str, np.ndarray], errors: np.ndarray,
+                           ranges: Mapping[str, BestValueRange], path: str | Path,
+                           title: str) -> Path:
+    """Error vs each parameter, with the bootstrap 95% best-value band and median."""
+    names = [n for n in table if n in ranges]
+    cols = min(4, max(1, len(names)))
+    rows = max(1, math.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.7 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        values = np.asarray(table[name], float)
+        band = ranges[name]
+        ax.axvspan(band.low, band.high, color='tab:orange', alpha=0.25, lw=0)
+        ax.axvline(band.median, color='tab:orange', lw=1.5)
+        ax.scatter(values, errors, s=8, alpha=0.6, color='tab:blue')
+        if name in LOG_AXIS and np.all(values > 0) and values.max() > 4 * values.min():
+            ax.set_xscale('log', base=2)
+        ax.set_xlabel(f'{name}  best~{band.median:.3g} [{band.low:.3g}, {band.high:.3g}]',
+                      fontsize=8)
+        ax.set_ylabel('error (%)', fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis('off')
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_random_search(curves: Mapping[str, RandomSearchCurve], path: str | Path,
+                       title: str = 'Random search efficiency') -> Path:
+    """Expected min error of m random models (exact) with the 25-75% band."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for space, curve in curves.items():
+        line, = ax.plot(curve.m, curve.expected, marker='o', ms=3, label=space)
+        ax.fill_between(curve.m, curve.q25, curve.q75, color=line.get_color(), alpha=0.15)
+    ax.set_xscale('log', base=2)
+    ax.set_xlabel('m (models sampled)')
+    ax.set_ylabel('expected min error (%)')
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_block_widths(models: Sequence[tuple[str, Sequence[int], Mapping[str, float]]],
+                      predict, path: str | Path, title: str) -> Path:
+    """Per-block widths (observed steps) and the quantized linear fit of each model.
+
+    ``models``: (label, block widths, fit dict with w0/wa/wm/e_fit);
+    ``predict(depth, w0, wa, wm) -> (continuous widths u_j, quantized widths)``.
+    """
+    cols = min(4, max(1, len(models)))
+    rows = max(1, math.ceil(len(models) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.7 * rows), squeeze=False)
+    for ax, (label, widths, fit) in zip(axes.flat, models):
+        j = np.arange(len(widths))
+        ax.plot(j, widths, drawstyle='steps-mid', lw=2, label='observed w_j')
+        u, quantized = predict(len(widths), fit['w0'], fit['wa'], fit['wm'])
+        ax.plot(j, u, '--', lw=1, label='u_j = w0 + wa*j')
+        ax.plot(j, quantized, ':', lw=1.5, label='quantized fit')
+        ax.set_yscale('log', base=2)
+        ax.set_title(f"{label}\ne_fit={fit['e_fit']:.3f} w0={fit['w0']:.0f} "
+                     f"wa={fit['wa']:.1f} wm={fit['wm']:.2f}", fontsize=7)
+        ax.set_xlabel('block index j', fontsize=8)
+        ax.set_ylabel('width', fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(models):]:
+        ax.axis('off')
+    axes.flat[0].legend(fontsize=6)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_error_vs_efit(points: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                       path: str | Path, title: str = 'error vs e_fit') -> Path:
+    """Scatter of error against the quantized-linear fit error, one colour per space."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for space, (efit, errors) in points.items():
+        if len(efit):
+            ax.scatter(efit, errors, s=10, alpha=0.6, label=space)
+    ax.set_xlabel('e_fit (mean |log w_pred / w|)')
+    ax.set_ylabel('error (%)')
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -1,0 +1,97 @@
+"""What ``tools/sample_space.py`` does with its parsed arguments (kept in the library
+so it is tested and reusable; the tool itself only parses)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .executors import train_study
+from .layout import StudyDir
+from .manifest import ConfigMismatch, Manifest
+from .schema import StudyConfig
+from .study import analyze_study, load_config, sample_study
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def _progress(enabled: bool, desc: str, unit: str):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return lambda items: tqdm(items, desc=desc, unit=unit, file=sys.stderr,
+                              dynamic_ncols=True)
+
+
+def default_work_dir(config: str) -> Path:
+    return Path('work_dirs') / Path(config).stem
+
+
+def train_options(args: argparse.Namespace, study_dir: StudyDir):
+    base = StudyConfig.from_dict(Manifest.load(study_dir).study).train
+    return base.replace(executor=args.executor, workers=args.workers,
+                        gpus_per_model=args.gpus_per_model, launcher=args.launcher,
+                        trainer=args.trainer, timeout_s=args.timeout,
+                        torch_threads=args.torch_threads, launch=args.launch,
+                        retry_failed=True if args.retry_failed else None,
+                        wait=False if args.no_wait else None)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run one subcommand; bad input ends with a one-line message and exit code 2."""
+    work_dir = Path(args.work_dir) if args.work_dir else default_work_dir(args.config)
+    study_dir = StudyDir(work_dir)
+    show = not args.no_progress
+    start = time.time()
+    try:
+        if args.command in ('sample', 'run'):
+            sample_study(args.config, work_dir, force=args.force, log=_log,
+                         progress=_progress(show, 'sampling', 'space'))
+        elif args.command in ('train', 'analyze'):
+            _check_same_config(args, study_dir)
+        if args.command in ('train', 'run'):
+            options = train_options(args, study_dir)
+            summary = train_study(work_dir, options, progress=show, log=_log)
+            _log(f'trained: {summary.done} done, {summary.failed} failed, '
+                 f'{summary.pending} pending of {summary.total}')
+            for key, reason in list(summary.failures.items())[:10]:
+                _log(f'  failed {key}: {reason}')
+            if summary.pending and options.executor == 'slurm' and not options.wait:
+                _log(f'slurm jobs {", ".join(summary.jobs)} submitted; run `analyze` '
+                     f'when they are done')
+                return 0
+        if args.command in ('analyze', 'run'):
+            result = analyze_study(work_dir, log=_log,
+                                   progress=_progress(show, 'fitting widths', 'model'))
+            if result.message:
+                _log(result.message)
+            for space, s in result.summary['spaces'].items():
+                _log(f"  {space}: n={s['n']} min error {s['min_error']:.2f}% "
+                     f"mean {s['mean_error']:.2f}%")
+            for ks in result.summary['ks']:
+                _log(f"  KS {ks['spaces'][0]} vs {ks['spaces'][1]}: D={ks['D']:.3f} "
+                     f"p={ks['pvalue']:.3g}")
+            _log(f'report: {result.report_path}')
+            _log(f'plots:  {sorted(str(p) for k, p in result.files.items() if p.suffix == ".png")}')
+            _log(f'data:   {result.files["summary"]}, {result.files["csv"]}')
+    except (ConfigMismatch, ValueError, FileNotFoundError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    _log(f'{args.command} finished in {time.time() - start:.1f} s')
+    return 0
+
+
+def _check_same_config(args: argparse.Namespace, study_dir: StudyDir) -> None:
+    """train/analyze on a work dir sampled from another config: refuse unless --force."""
+    from .study import config_hash
+    manifest = Manifest.load(study_dir)
+    cfg, _ = load_config(args.config)
+    digest = config_hash(cfg)
+    if digest != manifest.config_hash and not args.force:
+        raise ConfigMismatch(
+            f'{study_dir.root} was sampled from a different config ({manifest.config_path}, '
+            f'hash {manifest.config_hash}; {args.config} hashes to {digest}). Use the '
+            f'matching --work-dir, or --force to use it anyway')

@@ -1,0 +1,130 @@
+"""Where everything of a study lives on disk (one directory, shareable by many workers).
+
+::
+
+    STUDY_DIR/
+      manifest.json              the population + config hash (written once by `sample`)
+      study_config.py            the study config as sampled (for the record)
+      models/<key>/config.py     a runnable mmengine training config per model
+      models/<key>/work/         that model's Runner work_dir (logs, checkpoints)
+      models/<key>/train.log     stdout+stderr of its training process
+      claims/<key>.claim         who trains <key> now (atomic O_CREAT|O_EXCL files)
+      results/<key>.json         the model's result (atomic, checksummed)
+      results/corrupt/           damaged result files, moved aside (never counted)
+      events.jsonl               audit log: one line per training start/finish/failure
+      analysis/                  report.md, plots, summary.json, results.csv
+      submitit/                  submitit's job files (local/slurm executors)
+
+A model's key is ``<space>-<spec id>``: stable across runs and readable in listings.
+Nothing here imports torch or mmengine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+MANIFEST = 'manifest.json'
+STUDY_CONFIG = 'study_config.py'
+
+
+def model_key(space: str, spec_id: str) -> str:
+    """File-system safe key of a model of a space."""
+    safe_space = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in space)
+    return f'{safe_space}-{spec_id}'
+
+
+class StudyDir:
+    """Paths of one study directory (created lazily)."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root).resolve()
+
+    def __repr__(self) -> str:
+        return f'StudyDir({str(self.root)!r})'
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / MANIFEST
+
+    @property
+    def study_config(self) -> Path:
+        return self.root / STUDY_CONFIG
+
+    @property
+    def models(self) -> Path:
+        return self.root / 'models'
+
+    @property
+    def claims(self) -> Path:
+        return self.root / 'claims'
+
+    @property
+    def results(self) -> Path:
+        return self.root / 'results'
+
+    @property
+    def corrupt(self) -> Path:
+        return self.results / 'corrupt'
+
+    @property
+    def analysis(self) -> Path:
+        return self.root / 'analysis'
+
+    @property
+    def submitit(self) -> Path:
+        return self.root / 'submitit'
+
+    @property
+    def events(self) -> Path:
+        return self.root / 'events.jsonl'
+
+    def model_dir(self, key: str) -> Path:
+        return self.models / key
+
+    def model_config(self, key: str) -> Path:
+        return self.model_dir(key) / 'config.py'
+
+    def model_work_dir(self, key: str) -> Path:
+        return self.model_dir(key) / 'work'
+
+    def model_log(self, key: str) -> Path:
+        return self.model_dir(key) / 'train.log'
+
+    def claim_file(self, key: str) -> Path:
+        return self.claims / f'{key}.claim'
+
+    def result_file(self, key: str) -> Path:
+        return self.results / f'{key}.json'
+
+    def make(self) -> 'StudyDir':
+        for path in (self.models, self.claims, self.results, self.analysis):
+            path.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def log_event(self, event: str, key: str | None = None, **fields: Any) -> None:
+        """Append one JSON line to events.jsonl (a single O_APPEND write: atomic)."""
+        record = {'time': time.time(), 'host': socket.gethostname(), 'pid': os.getpid(),
+                  'event': event, 'key': key, **fields}
+        line = (json.dumps(record, default=str) + '\n').encode()
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.events, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def read_events(self) -> list[dict[str, Any]]:
+        """All complete event lines (a torn last line from a crash is skipped)."""
+        if not self.events.exists():
+            return []
+        events = []
+        for line in self.events.read_text().splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+        return events

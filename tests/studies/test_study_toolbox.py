@@ -1,0 +1,224 @@
+"""Studies through the toolbox: DesignSpaceDataset with the distributed sampler, the
+EDFHook in a real Runner (LocalVisBackend and TensorboardVisBackend), and a real
+study run through the CLI killed with SIGKILL mid-way, then resumed."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+
+from regnet_plugin.studies.claims import ClaimBook, pid_alive
+from regnet_plugin.studies.hooks import EDFHook, NonFiniteLossError
+from regnet_plugin.studies.layout import StudyDir
+from regnet_plugin.studies.manifest import ConfigMismatch, Manifest
+from regnet_plugin.studies.results import ResultStore
+from regnet_plugin.studies.trainers import diagnose
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / 'configs' / 'studies' / 'demo_digits.py'
+TOOL = ROOT / 'tools' / 'sample_space.py'
+
+TINY = f"""
+_base_ = [{str(DEMO)!r}]
+study = dict(num_models={{n}}, train=dict(workers=1, launch='fork', torch_threads=1),
+             analysis=dict(bootstrap_reps=500, width_fit_models=2){{study_extra}})
+train_cfg = dict(max_epochs={{epochs}}, val_interval=1)
+param_scheduler = [dict(type='CosineAnnealingLR', T_max={{epochs}}, by_epoch=True,
+                        begin=0, end={{epochs}}, convert_to_iter_based=True)]
+train_dataloader = dict(dataset=dict(indices=1024))
+val_dataloader = dict(dataset=dict(indices=180))
+"""
+
+
+def tiny_config(tmp_path: Path, n: int = 2, name: str = 'tiny.py', epochs: int = 2,
+                study_extra: str = '', extra: str = '') -> Path:
+    """The demo config, shrunk: n models per space, a data subset, few epochs."""
+    path = tmp_path / name
+    path.write_text(TINY.format(n=n, epochs=epochs, study_extra=study_extra) + extra)
+    return path
+
+
+def starts_per_key(root: Path) -> dict:
+    counts = {}
+    for event in StudyDir(root).read_events():
+        if event['event'] == 'start':
+            counts[event['key']] = counts.get(event['key'], 0) + 1
+    return counts
+
+
+# -- DesignSpaceDataset ---------------------------------------------------------------
+def test_dataset_is_split_across_ranks_by_the_default_sampler():
+    from mmengine.dataset import DefaultSampler
+    from mmpretrain.registry import DATASETS
+    regime = dict(min_flops=2e6, max_flops=4e6, img_size=32, num_classes=10)
+    dataset = DATASETS.build(dict(type='DesignSpaceDataset', space='RegNetY',
+                                  num_samples=9, regime=regime, seed=3))
+    assert len(dataset) == 9
+    item = dataset[0]
+    assert {'key', 'id', 'spec', 'complexity', 'space_params'} <= set(item)
+    assert 2e6 <= item['complexity']['flops'] <= 4e6
+    assert item['key'] == f"RegNetY-{item['id']}" and item['space_params']['se_ratio'] == 0.25
+    shares = []
+    for rank in (0, 1):
+        with mock.patch('mmengine.dataset.sampler.get_dist_info', return_value=(rank, 2)):
+            sampler = DefaultSampler(dataset, shuffle=True, seed=0, round_up=False)
+        shares.append([dataset[i]['id'] for i in sampler])
+    assert len(shares[0]) == 5 and len(shares[1]) == 4
+    assert not set(shares[0]) & set(shares[1])
+    assert set(shares[0]) | set(shares[1]) == {dataset[i]['id'] for i in range(9)}
+    # the same population as the study's own sampling, and reproducible
+    again = DATASETS.build(dict(type='DesignSpaceDataset', space='RegNetY',
+                                num_samples=9, regime=regime, seed=3))
+    assert [again[i]['id'] for i in range(9)] == [dataset[i]['id'] for i in range(9)]
+
+
+def test_dataset_bad_input():
+    from mmpretrain.registry import DATASETS
+    with pytest.raises(ValueError, match='unknown design space'):
+        DATASETS.build(dict(type='DesignSpaceDataset', space='AnyNetX_F', num_samples=2))
+    with pytest.raises(ValueError, match='impossible regime'):
+        DATASETS.build(dict(type='DesignSpaceDataset', space='RegNetX', num_samples=2,
+                            regime=dict(max_flops=10, img_size=32), max_draws=5000))
+
+
+# -- EDFHook --------------------------------------------------------------------------
+def test_edf_hook_records_result_and_logs_to_local_and_tensorboard(tmp_path):
+    pytest.importorskip('tensorboard')
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from regnet_plugin.studies.study import sample_study
+    study_dir = tmp_path / 'study'
+    manifest = sample_study(tiny_config(tmp_path, n=1), study_dir, log=lambda m: None)
+    key = manifest.keys()[0]
+    cfg = Config.fromfile(str(StudyDir(study_dir).model_config(key)))
+    cfg.visualizer = dict(type='UniversalVisualizer', vis_backends=[
+        dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
+    cfg.train_cfg.max_epochs = 1
+    torch.set_num_threads(1)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+    result = ResultStore(StudyDir(study_dir).results).load(key)
+    assert result.status == 'done' and 0 <= result.final_error < 100
+    assert result.best_error == min(result.history) and len(result.history) == 1
+    live = json.loads((study_dir / 'analysis' / 'live' / 'summary.json').read_text())
+    assert live['counts'][manifest.models[0].space]['finished'] == 1
+
+    vis_data = Path(runner.log_dir) / 'vis_data'
+    assert list((vis_data / 'vis_image').glob('study_edf_1.png'))
+    scalars = [json.loads(line) for line in (vis_data / 'scalars.json').read_text()
+               .splitlines()]
+    assert any(s.get('study/finished') == 1.0 for s in scalars)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(vis_data)).Reload()
+    assert 'study_edf' in events.Tags()['images']
+    assert 'study/finished' in events.Tags()['scalars']
+
+
+def test_edf_hook_stops_on_nan_loss_and_reason_is_diagnosed(tmp_path):
+    hook = EDFHook(str(tmp_path), 'RegNetX-abc')
+    runner = mock.Mock(iter=41, epoch=2)
+    hook.after_train_iter(runner, 0, outputs={'loss': torch.tensor(0.5)})
+    with pytest.raises(NonFiniteLossError, match='iteration 42'):
+        hook.after_train_iter(runner, 0, outputs={'loss': torch.tensor(float('nan'))})
+    log = 'Traceback...\nregnet_plugin.studies.hooks.NonFiniteLossError: loss became NaN'
+    assert diagnose(1, log, False, None).startswith('loss became NaN or infinite')
+    assert diagnose(-9, 'Epoch(train) [1]', False, None).startswith('killed by SIGKILL')
+    assert diagnose(1, 'RuntimeError: CUDA out of memory.', False, None).startswith(
+        'out of memory')
+    assert diagnose(None, '', True, 60) == 'timed out after 60 s'
+    with pytest.raises(KeyError, match='accuracy/top1'):
+        hook.after_val_epoch(runner, {'loss': 1.0})
+
+
+# -- a real study, killed with SIGKILL mid-way, then resumed -------------------------
+@pytest.mark.slow
+def test_killed_study_resumes_without_retraining_or_losing_results(tmp_path):
+    config = tiny_config(tmp_path, n=2)
+    work = tmp_path / 'study'
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    command = [sys.executable, str(TOOL), str(config), 'run', '--work-dir', str(work),
+               '--no-progress']
+    log = open(tmp_path / 'first.log', 'wb')
+    first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    results = work / 'results'
+    deadline = time.time() + 240
+    while time.time() < deadline and first.poll() is None:
+        if results.exists() and list(results.glob('*.json')):
+            break
+        time.sleep(0.2)
+    assert first.poll() is None, (tmp_path / 'first.log').read_text()[-3000:]
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    log.close()
+
+    finished = [p.stem for p in results.glob('*.json')]
+    assert 1 <= len(finished) < 4
+    kept = {k: (results / f'{k}.json').read_bytes() for k in finished}
+    # workers and training processes die with the driver (no orphan keeps training)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        holders = ClaimBook(work / 'claims').holders()
+        if all(info is None or not pid_alive(info.pid) for info in holders.values()):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f'claim holders still alive after the driver was killed: {holders}')
+
+    second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=400)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert 'already holds this study' in second.stdout
+    assert 'report:' in second.stdout
+
+    manifest = Manifest.load(StudyDir(work))
+    store = ResultStore(results)
+    for key, content in kept.items():             # finished results untouched
+        assert (results / f'{key}.json').read_bytes() == content
+    starts = starts_per_key(work)
+    assert all(starts[k] == 1 for k in kept)       # and never retrained
+    errors = [store.load(key).final_error for key in manifest.keys()]
+    assert max(errors) < 85 and np.mean(errors) < 60, errors      # chance is 90%
+    assert (work / 'analysis' / 'report.md').exists()
+    assert (work / 'analysis' / 'edf.png').exists()
+    assert not list((work / 'claims').glob('*.claim'))
+
+    # a different config on the same work dir is refused; nothing is lost
+    from regnet_plugin.studies.study import sample_study
+    other = tiny_config(tmp_path, n=3, name='other.py')
+    with pytest.raises(ConfigMismatch, match='different config'):
+        sample_study(other, work, log=lambda m: None)
+    refused = subprocess.run([sys.executable, str(TOOL), str(other), 'train',
+                              '--work-dir', str(work), '--no-progress'],
+                             capture_output=True, text=True, env=env, timeout=200)
+    assert refused.returncode == 2 and 'different config' in refused.stderr
+    forced = sample_study(other, work, force=True, log=lambda m: None)
+    assert len(forced.models) == 6 and set(manifest.keys()) <= set(forced.keys())
+    assert all(store.load(k).status == 'done' for k in manifest.keys())
+
+
+@pytest.mark.slow
+def test_spawned_model_with_nan_loss_is_recorded_as_failed(tmp_path):
+    """The spawn path (a fresh interpreter per model, as on GPU clusters) and the
+    NaN-loss check: inputs divided by a zero std make the first loss NaN."""
+    from regnet_plugin.studies.schema import TrainOptions
+    from regnet_plugin.studies.study import sample_study
+    from regnet_plugin.studies.worker import run_worker
+    config = tiny_config(tmp_path, n=1, epochs=1, study_extra=", spaces=['RegNetX']",
+                         extra='data_preprocessor = dict(std=[0.0, 0.0, 0.0])\n')
+    manifest = sample_study(config, tmp_path / 'study', log=lambda m: None)
+    report = run_worker(tmp_path / 'study', 'runner',
+                        TrainOptions(launch='spawn', torch_threads=1, timeout_s=300),
+                        wait_for_others=False)
+    key = manifest.keys()[0]
+    assert report.failed == [key]
+    result = ResultStore(tmp_path / 'study' / 'results').load(key)
+    assert result.status == 'failed'
+    assert result.reason.startswith('loss became NaN or infinite'), result.reason

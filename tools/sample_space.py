@@ -1,0 +1,59 @@
+#!/usr/bin/env python
+"""Design-space study: sample a population, train it, compare the spaces' EDFs.
+
+    python tools/sample_space.py CONFIG sample  [--work-dir DIR] [--force]
+    python tools/sample_space.py CONFIG train   [--work-dir DIR] [--executor subprocess|local|slurm]
+                                                [--workers N] [--gpus-per-model G] [--retry-failed]
+    python tools/sample_space.py CONFIG analyze [--work-dir DIR]
+    python tools/sample_space.py CONFIG run     [...]   (sample, train, analyze)
+
+A study can be interrupted at any time (Ctrl-C, kill -9, a lost node) and run
+again: finished models are never retrained and no result is lost. The library is
+``regnet_plugin.studies`` / ``regnet_plugin.analysis``; this is only the CLI.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument('config', help='study config (a training config + study=dict(...))')
+    parser.add_argument('command', choices=['sample', 'train', 'analyze', 'run'])
+    parser.add_argument('--work-dir', help='study directory (default: work_dirs/<config name>)')
+    parser.add_argument('--force', action='store_true',
+                        help='re-sample a work dir made by a different config '
+                             '(results are kept, nothing is deleted)')
+    parser.add_argument('--executor', choices=['subprocess', 'local', 'slurm'])
+    parser.add_argument('--workers', type=int, help='concurrent workers / array tasks')
+    parser.add_argument('--gpus-per-model', type=int)
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--trainer', help="'runner' (default) or 'module:function'")
+    parser.add_argument('--timeout', type=float, help='seconds per model')
+    parser.add_argument('--torch-threads', type=int, help='threads per model process')
+    parser.add_argument('--launch', choices=['spawn', 'fork'],
+                        help='fresh interpreter per model, or fork a worker')
+    parser.add_argument('--retry-failed', action='store_true',
+                        help='train models that failed in earlier runs again')
+    parser.add_argument('--no-wait', action='store_true',
+                        help='slurm: submit the job array and return')
+    parser.add_argument('--no-progress', action='store_true')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault('MPLBACKEND', 'Agg')
+    from regnet_plugin.studies.cli import run_command
+    return run_command(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
