@@ -45,3 +45,22 @@ def make_image_folder(root, classes=2, per_class=6, size=16, splits=('train', 'v
 def tiny_image_folder(tmp_path_factory):
     """A 2-class, 16x16 image-folder dataset shared by the Runner tests."""
     return make_image_folder(tmp_path_factory.mktemp('tiny_images'))
+
+
+@pytest.fixture(autouse=True)
+def _isolate_default_scope():
+    """Undo any mmengine DefaultScope a test creates.
+
+    Registries build in the *current* default scope, a process-wide singleton: a
+    detection test that leaves 'mmdet' current would make a later MMPretrain build
+    look its types up in MMDetection's registry.
+    """
+    try:
+        from mmengine.registry import DefaultScope
+    except ImportError:
+        yield
+        return
+    saved = dict(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
