@@ -15,11 +15,12 @@ import json
 import math
 import os
 import socket
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+
+from ..analysis.report import atomic_write_text
 
 RESULT_FORMAT = 1
 STATUSES = ('done', 'failed')
@@ -60,19 +61,9 @@ def fsync_dir(path: Path) -> None:
 
 
 def atomic_write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """tmp file + fsync + os.replace + directory fsync."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(data, f, indent=1, allow_nan=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Atomic write (tmp file + fsync + os.replace), then fsync the directory so the
+    rename itself survives a crash."""
+    atomic_write_text(path, json.dumps(data, indent=1, allow_nan=False))
     fsync_dir(path.parent)
 
 
