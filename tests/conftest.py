@@ -49,18 +49,18 @@ def tiny_image_folder(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _isolate_default_scope():
-    """Undo any mmengine DefaultScope a test creates.
+    """Every test starts and ends with no current mmengine DefaultScope.
 
     Registries build in the *current* default scope, a process-wide singleton: a
-    detection test that leaves 'mmdet' current would make a later MMPretrain build
-    look its types up in MMDetection's registry.
+    detection Runner (even one built by a module-scoped fixture) leaves 'mmdet'
+    current, and a later MMPretrain build would look its types up in MMDetection's
+    registry. Tests that need a scope set it (a Runner does so itself).
     """
     try:
         from mmengine.registry import DefaultScope
     except ImportError:
         yield
         return
-    saved = dict(DefaultScope._instance_dict)
+    DefaultScope._instance_dict.clear()
     yield
     DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(saved)
