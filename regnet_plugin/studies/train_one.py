@@ -4,13 +4,19 @@ What ``tools/train.py`` of the toolboxes does, reduced to the study's needs: loa
 the model's config (written by ``sample``), build the Runner, train. The config's
 EDFHook records the result and stops training on a NaN/inf loss. For several
 GPUs per model the worker starts this under ``torchrun`` with ``--launcher pytorch``.
+
+A model config holds absolute paths into its study directory (work dir, EDFHook's
+study, generated data). ``--study-dir`` names the directory the model is trained in
+now; when the study was moved or copied (rsync from a cluster, a backup), those
+paths are rebased onto it, so a copy never writes into the original.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import torch  # noqa: F401  (imported before mmengine on purpose: fork saves its import)
 from mmengine.config import Config
@@ -19,11 +25,44 @@ from mmengine.runner import Runner
 import regnet_plugin  # noqa: F401  (registers AnyNet, EDFHook, DesignSpaceDataset)
 
 
-def train(config: str, launcher: str = 'none', threads: int | None = None) -> None:
-    """Build the Runner from ``config`` and train it."""
+def rebase_paths(value: Any, old: str, new: str) -> Any:
+    """Every string of a config tree that is ``old`` or lies under it, moved to ``new``."""
+    if isinstance(value, str):
+        if value == old or value.startswith(old + '/'):
+            return new + value[len(old):]
+        return value
+    if isinstance(value, Mapping):
+        return {k: rebase_paths(v, old, new) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(rebase_paths(v, old, new) for v in value)
+    return value
+
+
+def recorded_study_dir(cfg: Config) -> str | None:
+    """The study directory a model config was written for (its EDFHook's)."""
+    for hook in cfg.get('custom_hooks') or []:
+        if isinstance(hook, Mapping) and hook.get('type') == 'EDFHook':
+            return hook.get('study_dir')
+    return None
+
+
+def relocate(cfg: Config, study_dir: str | None) -> Config:
+    """``cfg`` with its study paths pointing at ``study_dir`` (see module doc)."""
+    recorded = recorded_study_dir(cfg)
+    if study_dir is None or recorded is None:
+        return cfg
+    old, new = str(Path(recorded)), str(Path(study_dir).resolve())
+    if old == new or Path(old).resolve() == Path(new):
+        return cfg
+    return Config(rebase_paths(cfg.to_dict(), old, new), filename=cfg.filename)
+
+
+def train(config: str, launcher: str = 'none', threads: int | None = None,
+          study_dir: str | None = None) -> None:
+    """Build the Runner from ``config`` (rebased onto ``study_dir``) and train it."""
     if threads:
         torch.set_num_threads(int(threads))
-    cfg = Config.fromfile(config)
+    cfg = relocate(Config.fromfile(config), study_dir)
     cfg.launcher = launcher
     if launcher != 'none' and not torch.cuda.is_available():
         # CPU distributed (tests, debugging): gloo and no device ids, see ENVIRONMENT.md
@@ -40,9 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('config')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--study-dir', help='the study directory the model belongs to now')
     args = parser.parse_args(argv)
     threads = os.environ.get('OMP_NUM_THREADS')
-    train(args.config, args.launcher, int(threads) if threads else None)
+    train(args.config, args.launcher, int(threads) if threads else None, args.study_dir)
     return 0
 
 

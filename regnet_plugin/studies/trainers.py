@@ -135,7 +135,8 @@ def _child_env(options: TrainOptions) -> dict[str, str]:
     return env
 
 
-def _fork_target(config: str, launcher: str, log: str, threads: int | None) -> None:
+def _fork_target(config: str, launcher: str, log: str, threads: int | None,
+                 study_dir: str) -> None:
     """Body of a forked training process: log to the model's file, then train."""
     die_with_parent()
     os.setpgrp()
@@ -146,7 +147,7 @@ def _fork_target(config: str, launcher: str, log: str, threads: int | None) -> N
     sys.stderr = os.fdopen(2, 'w', buffering=1, closefd=False)
     from .train_one import train
     try:
-        train(config, launcher, threads)
+        train(config, launcher, threads, study_dir)
     except BaseException:
         import traceback
         traceback.print_exc()
@@ -159,14 +160,15 @@ def _fork_target(config: str, launcher: str, log: str, threads: int | None) -> N
 class RunnerTrainer:
     """Train a model with the toolbox's Runner in its own process (see module doc)."""
 
-    def command(self, config: Path, options: TrainOptions) -> list[str]:
+    def command(self, config: Path, options: TrainOptions, study_dir: Path) -> list[str]:
         if options.gpus_per_model > 1:
             return [sys.executable, '-m', 'torch.distributed.run',
                     f'--nproc_per_node={options.gpus_per_model}',
                     f'--master_port={_free_port()}', '-m',
-                    'regnet_plugin.studies.train_one', str(config), '--launcher', 'pytorch']
+                    'regnet_plugin.studies.train_one', str(config), '--launcher', 'pytorch',
+                    '--study-dir', str(study_dir)]
         return [sys.executable, '-m', 'regnet_plugin.studies.train_one', str(config),
-                '--launcher', options.launcher]
+                '--launcher', options.launcher, '--study-dir', str(study_dir)]
 
     def __call__(self, study: StudyDir, entry: ModelEntry,
                  options: TrainOptions) -> ModelResult:
@@ -180,9 +182,9 @@ class RunnerTrainer:
         log.parent.mkdir(parents=True, exist_ok=True)
         start = time.time()
         if options.launch == 'fork' and options.gpus_per_model == 1:
-            returncode, timed_out = self._fork(config, options, log)
+            returncode, timed_out = self._fork(config, options, log, study.root)
         else:
-            returncode, timed_out = self._spawn(config, options, log)
+            returncode, timed_out = self._spawn(config, options, log, study.root)
         seconds = time.time() - start
         store = ResultStore(study.results)
         try:
@@ -196,9 +198,10 @@ class RunnerTrainer:
         return ModelResult.failed(entry.key, reason, train_seconds=seconds,
                                   extra={'returncode': returncode, 'log': str(log)})
 
-    def _spawn(self, config: Path, options: TrainOptions, log: Path) -> tuple[int, bool]:
+    def _spawn(self, config: Path, options: TrainOptions, log: Path,
+               study_dir: Path) -> tuple[int, bool]:
         with open(log, 'wb') as out:
-            proc = subprocess.Popen(self.command(config, options), stdout=out,
+            proc = subprocess.Popen(self.command(config, options, study_dir), stdout=out,
                                     stderr=subprocess.STDOUT, env=_child_env(options),
                                     preexec_fn=preexec_die_with_parent)
             try:
@@ -211,12 +214,13 @@ class RunnerTrainer:
                 kill_group(proc.pid)
                 raise
 
-    def _fork(self, config: Path, options: TrainOptions, log: Path) -> tuple[int, bool]:
+    def _fork(self, config: Path, options: TrainOptions, log: Path,
+              study_dir: Path) -> tuple[int, bool]:
         import multiprocessing
         context = multiprocessing.get_context('fork')
         proc = context.Process(target=_fork_target, daemon=False,
                                args=(str(config), options.launcher, str(log),
-                                     options.torch_threads))
+                                     options.torch_threads, str(study_dir)))
         proc.start()
         proc.join(options.timeout_s)
         if proc.is_alive():

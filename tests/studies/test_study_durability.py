@@ -279,10 +279,12 @@ def test_slurm_job_array_parameters_and_no_wait(tmp_path, monkeypatch):
 
 def test_several_gpus_per_model_use_torchrun():
     from regnet_plugin.studies.trainers import RunnerTrainer
-    command = RunnerTrainer().command(Path('m/config.py'), TrainOptions(gpus_per_model=4))
+    command = RunnerTrainer().command(Path('s/models/m/config.py'),
+                                      TrainOptions(gpus_per_model=4), Path('s'))
     assert command[1:3] == ['-m', 'torch.distributed.run']
     assert '--nproc_per_node=4' in command
-    assert command[-3:] == ['m/config.py', '--launcher', 'pytorch']
+    assert command[-5:] == ['s/models/m/config.py', '--launcher', 'pytorch',
+                            '--study-dir', 's']
 
 
 def test_training_order_alternates_spaces(tmp_path):

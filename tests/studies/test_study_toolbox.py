@@ -222,3 +222,38 @@ def test_spawned_model_with_nan_loss_is_recorded_as_failed(tmp_path):
     result = ResultStore(tmp_path / 'study' / 'results').load(key)
     assert result.status == 'failed'
     assert result.reason.startswith('loss became NaN or infinite'), result.reason
+
+
+# -- a study directory moved or copied elsewhere ---------------------------------------
+def test_rebase_paths_moves_only_paths_under_the_old_root():
+    from regnet_plugin.studies.train_one import rebase_paths
+    tree = {'a': '/s/study', 'b': ['/s/study/models/k/work', ('/s/study2/x', 3)],
+            'c': {'d': '/s/studyx', 'e': 'not/s/study'}}
+    assert rebase_paths(tree, '/s/study', '/t/copy') == {
+        'a': '/t/copy', 'b': ['/t/copy/models/k/work', ('/s/study2/x', 3)],
+        'c': {'d': '/s/studyx', 'e': 'not/s/study'}}
+
+
+def test_copied_study_trains_into_the_copy_not_the_original(tmp_path):
+    """Model configs hold absolute paths; a copied study (e.g. rsync'd from a cluster)
+    must write its work dirs and results into the copy, never into the original."""
+    import shutil
+    from regnet_plugin.studies.schema import TrainOptions
+    from regnet_plugin.studies.study import sample_study
+    from regnet_plugin.studies.worker import run_worker
+    config = tiny_config(tmp_path, n=1, epochs=1, study_extra=", spaces=['RegNetX']")
+    original = tmp_path / 'original'
+    manifest = sample_study(config, original, log=lambda m: None)
+    copy = tmp_path / 'copy'
+    shutil.copytree(original, copy)
+    shutil.rmtree(original / 'data')        # the copy must read its own generated data
+    report = run_worker(copy, 'runner', TrainOptions(launch='fork', torch_threads=1),
+                        wait_for_others=False)
+    key = manifest.keys()[0]
+    assert report.failed == [], ResultStore(copy / 'results').load(key).reason
+    assert ResultStore(copy / 'results').load(key).status == 'done'
+    assert list((copy / 'models' / key / 'work').rglob('*.log'))    # the Runner's log
+    assert (copy / 'analysis' / 'live' / 'summary.json').exists()
+    assert not list((original / 'results').glob('*.json'))
+    assert not (original / 'models' / key / 'work').exists()
+    assert not (original / 'analysis' / 'live').exists()
