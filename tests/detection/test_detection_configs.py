@@ -145,6 +145,11 @@ def test_only_the_backbone_differs_from_mmdetections_config(configs, ours, their
     assert ours_backbone['arch'] == their_backbone['arch']
     for key in ('frozen_stages', 'norm_cfg', 'norm_eval'):
         assert ours_backbone[key] == their_backbone[key], key
+    # our additions: the plugin import, the preset name and the shared backbone block
+    # (configs/_base_/regnet_fpn_backbone.py) the _base_ files put into the model
+    assert {k: v for k, v in cfg.pop('regnet_fpn_backbone').items()
+            if k not in ('type', 'arch', 'init_cfg')} == \
+        {k: v for k, v in ours_backbone.items() if k not in ('type', 'arch', 'init_cfg')}
     for key in ('custom_imports', 'arch'):
         cfg.pop(key)
     assert cfg == twin

@@ -4,22 +4,11 @@
 # for 16 images, weight decay 5e-5, gradient clipping at 35. Each
 # configs/retinanet/*_1x_coco.py sets the backbone type/arch and the FPN in_channels
 # computed from that preset's stage widths.
-_base_ = 'mmdet::regnet/retinanet_regnetx-3.2GF_fpn_1x_coco.py'
+_base_ = ['mmdet::regnet/retinanet_regnetx-3.2GF_fpn_1x_coco.py',
+          '../../_base_/regnet_fpn_backbone.py']
 
 custom_imports = dict(imports=['regnet_plugin'], allow_failed_imports=False)
 
 model = dict(
-    backbone=dict(
-        _delete_=True,          # replace the inherited backbone and its pretrained init
-        type=None,              # 'RegNetX' / 'RegNetY': set per config
-        arch=None,              # preset name: set per config
-        out_indices=(1, 2, 3, 4),   # C2..C5 (ours: 0 = stem, 1..4 = stages)
-        frozen_stages=1,        # stem and stage 1 frozen, as MMDetection's RegNet configs
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,         # BN statistics stay those of the ImageNet checkpoint
-        # ImageNet init from our classifier checkpoint (tools/convert_weights.py writes
-        # one from pycls/timm/torchvision/MMPretrain weights); each config names its
-        # file, checkpoints/<arch>_in1k.pth. Random init: --cfg-options
-        # model.backbone.init_cfg=None (the frozen stem/stage 1 then stay random).
-        init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
+    backbone={{_base_.regnet_fpn_backbone}},   # configs/_base_/regnet_fpn_backbone.py
     neck=dict(in_channels=None))  # set per config: fpn_in_channels(arch)
