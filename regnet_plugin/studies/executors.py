@@ -148,21 +148,10 @@ def _options_json(options: TrainOptions) -> str:
 def _fork_worker(root: str, trainer: str, options: dict, retry_before: float | None,
                  log: str) -> None:
     """Body of a forked worker: die with the driver, log to its file, run the loop."""
-    import os
-    from .process import die_with_parent
+    from .process import run_forked_child
     from .worker import run_worker
-    die_with_parent()
-    os.setpgrp()
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    try:
-        run_worker(root, trainer, TrainOptions.from_dict(options), retry_before)
-    except BaseException:
-        import traceback
-        traceback.print_exc()
-        os._exit(1)
-    os._exit(0)
+    run_forked_child(lambda: run_worker(root, trainer, TrainOptions.from_dict(options),
+                                        retry_before), log, append=True)
 
 
 def _run_subprocesses(study: StudyDir, options: TrainOptions, trainer: str,

@@ -12,6 +12,7 @@ import ctypes
 import os
 import signal
 import sys
+from typing import Callable
 
 PR_SET_PDEATHSIG = 1
 
@@ -41,3 +42,26 @@ def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def run_forked_child(body: Callable[[], object], log: str, append: bool = False) -> None:
+    """The whole life of a forked child: die with the parent, lead its own process
+    group (so a timeout kills what it starts too), write stdout/stderr to ``log``, run
+    ``body`` and exit 0, or print the traceback and exit 1. Never returns."""
+    die_with_parent()
+    os.setpgrp()
+    mode = os.O_APPEND if append else os.O_TRUNC
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | mode, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    sys.stdout = os.fdopen(1, 'w', buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, 'w', buffering=1, closefd=False)
+    try:
+        body()
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    sys.stdout.flush()
+    os._exit(0)

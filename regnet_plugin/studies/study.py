@@ -107,8 +107,11 @@ def model_config(cfg: Config, entry: ModelEntry, study_dir: StudyDir) -> dict[st
     if REGNET_PLUGIN not in names:
         names.append(REGNET_PLUGIN)
     data['custom_imports'] = dict(imports, imports=names, allow_failed_imports=False)
+    # each model trains with its own fixed seed, so a rerun reproduces it; the
+    # toolboxes' default runtimes say seed=None (a fresh random seed per run)
     randomness = dict(data.get('randomness') or {})
-    randomness.setdefault('seed', int(entry.seed + entry.index) % 2 ** 31)
+    if randomness.get('seed') is None:
+        randomness['seed'] = int(entry.seed + entry.index) % 2 ** 31
     data['randomness'] = randomness
     return data
 

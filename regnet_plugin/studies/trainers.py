@@ -34,7 +34,7 @@ from typing import Protocol
 
 from .layout import StudyDir
 from .manifest import ModelEntry
-from .process import die_with_parent, kill_group, preexec_die_with_parent
+from .process import kill_group, preexec_die_with_parent, run_forked_child
 from .results import ModelResult, ResultStore
 from .schema import TrainOptions
 
@@ -138,23 +138,8 @@ def _child_env(options: TrainOptions) -> dict[str, str]:
 def _fork_target(config: str, launcher: str, log: str, threads: int | None,
                  study_dir: str) -> None:
     """Body of a forked training process: log to the model's file, then train."""
-    die_with_parent()
-    os.setpgrp()
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    sys.stdout = os.fdopen(1, 'w', buffering=1, closefd=False)
-    sys.stderr = os.fdopen(2, 'w', buffering=1, closefd=False)
     from .train_one import train
-    try:
-        train(config, launcher, threads, study_dir)
-    except BaseException:
-        import traceback
-        traceback.print_exc()
-        sys.stderr.flush()
-        os._exit(1)
-    sys.stdout.flush()
-    os._exit(0)
+    run_forked_child(lambda: train(config, launcher, threads, study_dir), log)
 
 
 class RunnerTrainer:

@@ -257,3 +257,40 @@ def test_copied_study_trains_into_the_copy_not_the_original(tmp_path):
     assert not list((original / 'results').glob('*.json'))
     assert not (original / 'models' / key / 'work').exists()
     assert not (original / 'analysis' / 'live').exists()
+
+
+# -- reproducibility ---------------------------------------------------------------------
+def test_every_model_config_has_its_own_fixed_seed(tmp_path):
+    """The toolboxes' default runtime says randomness=dict(seed=None): a study must not
+    inherit that (a rerun would train a different model); an explicit seed is kept."""
+    from mmengine.config import Config
+    from regnet_plugin.studies.study import sample_study
+    manifest = sample_study(tiny_config(tmp_path, n=3), tmp_path / 's', log=lambda m: None)
+    seeds = [Config.fromfile(str(StudyDir(tmp_path / 's').model_config(k))).randomness.seed
+             for k in manifest.keys()]
+    assert all(isinstance(seed, int) for seed in seeds) and len(set(seeds)) == len(seeds)
+    fixed = tiny_config(tmp_path, n=1, name='fixed.py',
+                        extra='randomness = dict(seed=7, deterministic=False)\n')
+    manifest = sample_study(fixed, tmp_path / 'f', log=lambda m: None)
+    assert Config.fromfile(str(StudyDir(tmp_path / 'f').model_config(
+        manifest.keys()[0]))).randomness.seed == 7
+
+
+def test_training_a_model_again_reproduces_its_error(tmp_path):
+    """Same study config, two study directories: the same model trains to the same
+    validation errors, epoch by epoch (one thread: CPU kernels are then deterministic).
+    Fresh interpreters (spawn): forks of one process would share numpy's global state
+    and so agree even on a seed drawn at random."""
+    from regnet_plugin.studies.schema import TrainOptions
+    from regnet_plugin.studies.study import sample_study
+    from regnet_plugin.studies.worker import run_worker
+    config = tiny_config(tmp_path, n=1, epochs=2, study_extra=", spaces=['RegNetX']")
+    histories = []
+    for name in ('first', 'second'):
+        manifest = sample_study(config, tmp_path / name, log=lambda m: None)
+        run_worker(tmp_path / name, 'runner', TrainOptions(launch='spawn', torch_threads=1),
+                   wait_for_others=False)
+        result = ResultStore(tmp_path / name / 'results').load(manifest.keys()[0])
+        assert result.status == 'done', result.reason
+        histories.append(result.history)
+    assert histories[0] == histories[1]
