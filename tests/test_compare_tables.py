@@ -250,3 +250,50 @@ def test_cli_end_to_end_small(tmp_path, capsys):
     assert (out / 'comparison.md').read_text().startswith('# RegNet comparison tables')
     assert (out / 'comparison_time.png').stat().st_size > 0
     assert (out / 'comparison_error.png').stat().st_size > 0
+
+
+@pytest.mark.parametrize('row, mmpretrain_config', [
+    ('RegNetX-400MF', 'regnet/regnetx-400mf_8xb128_in1k.py'),
+    ('RegNetY-4.0GF', 'regnet/regnetx-4.0gf_8xb64_in1k.py'),
+    ('ResNet-50', 'resnet/resnet50_8xb32_in1k.py'),
+    ('ResNeXt-50', 'resnext/resnext50-32x4d_8xb32_in1k.py'),
+    ('EfficientNet-B0', 'efficientnet/efficientnet-b0_8xb32_in1k.py')])
+def test_eval_preprocessing_is_mmpretrains_for_the_family(tmp_path, row, mmpretrain_config):
+    """--eval normalises as the checkpoints were trained: MMPretrain's own config for
+    the family (RegNets: BGR, pycls statistics; ResNe(X)t/EfficientNet: RGB)."""
+    from mmengine.config import Config
+
+    from regnet_plugin.compare.evaluate import data_preprocessor
+    twin = tmp_path / 'twin.py'
+    twin.write_text(f"_base_ = 'mmpretrain::{mmpretrain_config}'\n")
+    theirs = Config.fromfile(str(twin)).data_preprocessor
+    ours = data_preprocessor(model_entry(row))
+    for key in ('mean', 'std', 'to_rgb'):
+        assert ours[key] == theirs[key], key
+
+
+@pytest.mark.parametrize('name, groups, width_per_group', [('ResNet-50', 1, 64),
+                                                           ('ResNeXt-50', 32, 4)])
+def test_resnets_counted_with_fvcore_equal_pycls_analytic_count(name, groups,
+                                                                width_per_group):
+    """An independent reference for the fvcore path: pycls 0.1.1's own analytic count
+    of the same network. Flops and params agree exactly; pycls also counts the stem
+    max-pool's output (64 x 56 x 56) as activations, which SPEC 3 (conv and fc outputs)
+    does not."""
+    import importlib
+    pycls_config = pytest.importorskip('pycls.core.config')
+    resnet = importlib.import_module('pycls.models.resnet')
+    pycls_config.reset_cfg()
+    cfg = pycls_config.cfg
+    cfg.MODEL.DEPTH, cfg.MODEL.NUM_CLASSES = 50, 1000
+    cfg.RESNET.TRANS_FUN, cfg.RESNET.STRIDE_1X1 = 'bottleneck_transform', False
+    cfg.RESNET.NUM_GROUPS, cfg.RESNET.WIDTH_PER_GROUP = groups, width_per_group
+    try:
+        reference = resnet.ResNet.complexity({'h': 224, 'w': 224, 'flops': 0,
+                                              'params': 0, 'acts': 0})
+    finally:
+        pycls_config.reset_cfg()          # pycls' config is global: leave it as found
+    model, _ = build_classifier(model_entry(name))
+    counts = count_with_fvcore(model, 224)
+    assert (counts.flops, counts.params) == (reference['flops'], reference['params'])
+    assert counts.acts == reference['acts'] - 64 * 56 * 56

@@ -21,6 +21,21 @@ from .zoo import ModelEntry, build_classifier
 IMAGENET_MEAN = [123.675, 116.28, 103.53]
 IMAGENET_STD = [58.395, 57.12, 57.375]
 
+#: What each family's checkpoints were trained on, as MMPretrain's own configs say:
+#: RegNets (pycls, MMPretrain's and ours, configs/regnet) take BGR images normalised
+#: with the same statistics in BGR order; ResNe(X)t and EfficientNet take RGB.
+PREPROCESSING = {
+    'rgb': dict(mean=IMAGENET_MEAN, std=IMAGENET_STD, to_rgb=True),
+    'bgr': dict(mean=IMAGENET_MEAN[::-1], std=IMAGENET_STD[::-1], to_rgb=False),
+}
+BGR_FAMILIES = ('regnetx', 'regnety')
+
+
+def data_preprocessor(entry: ModelEntry) -> dict[str, Any]:
+    """The row's ``ClsDataPreprocessor``: its family's channel order and statistics."""
+    order = 'bgr' if entry.family in BGR_FAMILIES else 'rgb'
+    return dict(type='ClsDataPreprocessor', num_classes=1000, **PREPROCESSING[order])
+
 
 def imagenet_val_pipeline(entry: ModelEntry) -> list[dict[str, Any]]:
     crop = entry.resolution
@@ -44,9 +59,7 @@ def evaluation_config(entry: ModelEntry, checkpoint: str | Path, data_root: str 
         raise FileNotFoundError(f'no such checkpoint: {checkpoint}')
     ann_file = 'meta/val.txt' if (data_root / 'meta' / 'val.txt').is_file() else ''
     _, model_cfg = build_classifier(entry)          # resolves the head's in_channels
-    model_cfg['data_preprocessor'] = dict(
-        type='ClsDataPreprocessor', num_classes=1000, mean=IMAGENET_MEAN,
-        std=IMAGENET_STD, to_rgb=True)
+    model_cfg['data_preprocessor'] = data_preprocessor(entry)
     return dict(
         default_scope='mmpretrain',
         custom_imports=dict(imports=['regnet_plugin'], allow_failed_imports=False),
