@@ -25,7 +25,7 @@ the rows are ResNeXt-50/101/152 with 32x4d groups, as the paper's text says.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 #: The figure columns a table may print, in display order.
@@ -83,12 +83,17 @@ class PaperTable:
         return tuple(r.model for r in self.rows)
 
 
-def rounding_tolerance(printed: str) -> float:
-    """Half a unit in the last printed decimal: '4.1' -> 0.05, '0.57' -> 0.005."""
+def printed_decimals(printed: str) -> int:
+    """How many decimals the paper prints: '4.1' -> 1, '0.57' -> 2, '34' -> 0."""
     exponent = Decimal(printed).as_tuple().exponent
     if not isinstance(exponent, int):
         raise ValueError(f'not a finite number: {printed!r}')
-    return 0.5 * 10.0 ** exponent
+    return max(0, -exponent)
+
+
+def rounding_tolerance(printed: str) -> float:
+    """Half a unit in the last printed decimal: '4.1' -> 0.05, '0.57' -> 0.005."""
+    return 0.5 * 10.0 ** -printed_decimals(printed)
 
 
 def agrees_with_paper(computed: float, printed: str) -> bool:
@@ -146,7 +151,7 @@ REGNETY_ROWS = tuple(_r(*row[:8], batch=row[8]) for row in (
 
 _REGNET_ROWS = {r.model: r for r in REGNETX_ROWS + REGNETY_ROWS}
 # Table 3 prints the RegNetX rows without a batch size column.
-_REGNET_ROWS_NO_BATCH = {name: PaperRow(**{**row.__dict__, 'batch_size': None})
+_REGNET_ROWS_NO_BATCH = {name: replace(row, batch_size=None)
                          for name, row in _REGNET_ROWS.items()}
 
 _EFFICIENTNET_ROWS = {r.model: r for r in (
@@ -163,23 +168,21 @@ def _pick(pool: dict[str, PaperRow], *names: str) -> tuple[PaperRow, ...]:
     return tuple(pool[n] for n in names)
 
 
-TABLE3A = PaperTable(
-    key='table3a',
-    title='Table 3(a): ResNe(X)t comparisons grouped by activations',
-    source='paper Table 3(a); seeds 001, 002',
-    rows=_pick({**_RESNEXT_ROWS, **_REGNET_ROWS_NO_BATCH},
-               'ResNet-50', 'RegNetX-3.2GF', 'ResNeXt-50', 'ResNet-101', 'RegNetX-6.4GF',
-               'ResNeXt-101', 'ResNet-152', 'RegNetX-12GF'),
-    note='ResNeXt rows are the 32x4d models. All models at 224x224.')
+def _table3(part: str, grouping: str, *names: str) -> PaperTable:
+    return PaperTable(
+        key=f'table3{part}',
+        title=f'Table 3({part}): ResNe(X)t comparisons grouped by {grouping}',
+        source=f'paper Table 3({part}); seeds 001, 002',
+        rows=_pick({**_RESNEXT_ROWS, **_REGNET_ROWS_NO_BATCH}, *names),
+        note='ResNeXt rows are the 32x4d models. All models at 224x224.')
 
-TABLE3B = PaperTable(
-    key='table3b',
-    title='Table 3(b): ResNe(X)t comparisons grouped by flops',
-    source='paper Table 3(b); seeds 001, 002',
-    rows=_pick({**_RESNEXT_ROWS, **_REGNET_ROWS_NO_BATCH},
-               'ResNet-50', 'ResNeXt-50', 'RegNetX-4.0GF', 'ResNet-101', 'ResNeXt-101',
-               'RegNetX-8.0GF', 'ResNet-152', 'ResNeXt-152', 'RegNetX-12GF'),
-    note='ResNeXt rows are the 32x4d models. All models at 224x224.')
+
+TABLE3A = _table3('a', 'activations',
+                  'ResNet-50', 'RegNetX-3.2GF', 'ResNeXt-50', 'ResNet-101', 'RegNetX-6.4GF',
+                  'ResNeXt-101', 'ResNet-152', 'RegNetX-12GF')
+TABLE3B = _table3('b', 'flops',
+                  'ResNet-50', 'ResNeXt-50', 'RegNetX-4.0GF', 'ResNet-101', 'ResNeXt-101',
+                  'RegNetX-8.0GF', 'ResNet-152', 'ResNeXt-152', 'RegNetX-12GF')
 
 TABLE4 = PaperTable(
     key='table4',

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal
 from typing import Iterable
 
-from .paper import FIGURE_UNIT
+from .paper import FIGURE_UNIT, printed_decimals
 from .tables import FLAG, ComparedRow, ComparedTable, TimeCorrelation
 from .timing import TimingSetup
 
@@ -18,9 +17,7 @@ NOT_EVALUATED = 'not evaluated'
 
 
 def _decimals(printed: str | None, default: int = 1) -> int:
-    if printed is None:
-        return default
-    return max(0, -int(Decimal(printed).as_tuple().exponent))
+    return default if printed is None else printed_decimals(printed)
 
 
 def figure_cell(row: ComparedRow, column: str) -> str:
