@@ -3,18 +3,22 @@ and check every key and shape against the spec.
 
 Works on state dicts already renamed to our keys (``backbone.stem.conv.weight``,
 ``backbone.stage1.block1.conv2.weight``, ``head.fc.weight``), so one implementation serves
-every source format. Shapes only need ``.shape``, so this module does not import torch.
+every source format. Checked state dicts only need ``.shape``; the expected keys and
+shapes are those of our backbone, built on torch's meta device.
 """
 from __future__ import annotations
 
-import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..design.presets import PRESET_NAMES, get_preset
+import torch
+
+from ..design.presets import PRESET_NAMES, get_preset, preset_spec
 from ..design.regnet import WIDTH_ROUNDINGS
 from ..design.spec import AnyNetSpec, StageSpec
+from ..models.anynet import AnyNet
 from .keymap import ConversionError, _preview
 
 BACKBONE = 'backbone.'
@@ -23,50 +27,27 @@ HEAD = 'head.fc.'
 CUSTOM_ARCH = 'anynet'
 #: SE ratios tried (in order) when recovering se_ratio from round(se_ratio * w_in).
 _SE_RATIO_CANDIDATES = (0.25, 0.0625, 0.5, 0.125)
-_BN_PARAMS = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 
 
-def _bn(prefix: str, channels: int) -> dict[str, tuple[int, ...]]:
-    shapes = {f'{prefix}.{p}': (channels,) for p in _BN_PARAMS[:4]}
-    shapes[f'{prefix}.num_batches_tracked'] = ()
-    return shapes
+@functools.lru_cache(maxsize=64)
+def _backbone_shapes(spec: AnyNetSpec) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of our backbone's state dict for ``spec`` (built on the meta device:
+    no memory, no initialisation cost worth mentioning)."""
+    with torch.device('meta'):
+        backbone = AnyNet(spec)
+    return {f'{BACKBONE}{k}': tuple(v.shape) for k, v in backbone.state_dict().items()}
 
 
 def expected_shapes(spec: AnyNetSpec, num_classes: int | None = None,
                     ) -> dict[str, tuple[int, ...]]:
     """Every key (ours, in module order) and shape of a classifier over ``spec``.
 
-    ``num_classes=None`` describes the backbone alone. This mirrors the backbone's module
-    names (``regnet_plugin/models/blocks.py``); a test checks the two agree.
+    ``num_classes=None`` describes the backbone alone. The backbone's keys are read off
+    our :class:`~regnet_plugin.models.AnyNet` itself, built on the meta device.
     """
-    b = BACKBONE
-    shapes: dict[str, tuple[int, ...]] = {
-        f'{b}stem.conv.weight': (spec.stem_width, 3, 3, 3)}
-    shapes |= _bn(f'{b}stem.bn', spec.stem_width)
-    w_in = spec.stem_width
-    for i, stage in enumerate(spec.stages, start=1):
-        w, w_b = stage.width, stage.bottleneck_width
-        for j in range(1, stage.depth + 1):
-            p = f'{b}stage{i}.block{j}'
-            stride = stage.stride if j == 1 else 1
-            shapes[f'{p}.conv1.weight'] = (w_b, w_in, 1, 1)
-            shapes |= _bn(f'{p}.bn1', w_b)
-            shapes[f'{p}.conv2.weight'] = (w_b, stage.group_width, 3, 3)
-            shapes |= _bn(f'{p}.bn2', w_b)
-            w_se = stage.se_width(w_in)
-            if w_se:
-                shapes[f'{p}.se.fc1.weight'] = (w_se, w_b, 1, 1)
-                shapes[f'{p}.se.fc1.bias'] = (w_se,)
-                shapes[f'{p}.se.fc2.weight'] = (w_b, w_se, 1, 1)
-                shapes[f'{p}.se.fc2.bias'] = (w_b,)
-            shapes[f'{p}.conv3.weight'] = (w, w_b, 1, 1)
-            shapes |= _bn(f'{p}.bn3', w)
-            if stride != 1 or w_in != w:
-                shapes[f'{p}.downsample.conv.weight'] = (w, w_in, 1, 1)
-                shapes |= _bn(f'{p}.downsample.bn', w)
-            w_in = w
+    shapes = dict(_backbone_shapes(spec))
     if num_classes is not None:
-        shapes[f'{HEAD}weight'] = (num_classes, w_in)
+        shapes[f'{HEAD}weight'] = (num_classes, spec.widths[-1])
         shapes[f'{HEAD}bias'] = (num_classes,)
     return shapes
 
@@ -191,28 +172,24 @@ class Architecture:
                 'spec': self.spec.to_dict(), 'backbone': self.backbone_cfg()}
 
 
-def preset_spec_with(name: str, width_rounding: str) -> AnyNetSpec:
-    return dataclasses.replace(get_preset(name), width_rounding=width_rounding).to_spec()
-
-
 def matching_presets(spec: AnyNetSpec, width_roundings: tuple[str, ...] = WIDTH_ROUNDINGS,
                      ) -> list[tuple[str, str]]:
     """Every (preset, width rounding) whose spec equals ``spec`` ('pycls' first)."""
     return [(name, rounding) for rounding in width_roundings for name in PRESET_NAMES
-            if preset_spec_with(name, rounding) == spec]
+            if preset_spec(name, rounding) == spec]
 
 
 def _closest_preset(spec: AnyNetSpec) -> str:
     """The preset with the most similar stage widths and depths (for error hints)."""
     def distance(name: str) -> float:
-        other = preset_spec_with(name, 'pycls')
+        other = preset_spec(name, 'pycls')
         if other.num_stages != spec.num_stages:
             return float('inf')
         return sum(abs(a - b) for a, b in zip(other.widths, spec.widths)) + \
             10 * sum(abs(a - b) for a, b in zip(other.depths, spec.depths)) + \
             1000 * (other.se_ratios != spec.se_ratios)
     best = min(PRESET_NAMES, key=distance)
-    return f'{best} {preset_spec_with(best, "pycls").describe()}'
+    return f'{best} {preset_spec(best, "pycls").describe()}'
 
 
 def resolve_architecture(state_dict: Mapping[str, Any], arch: str | None = None,
@@ -235,7 +212,7 @@ def resolve_architecture(state_dict: Mapping[str, Any], arch: str | None = None,
             raise ConversionError(f'{err} (or {CUSTOM_ARCH!r} for a custom AnyNet)') from None
         failures, tried = [], []
         for rounding in roundings:
-            spec = preset_spec_with(arch, rounding)
+            spec = preset_spec(arch, rounding)
             if spec in tried:          # both roundings agree for this preset
                 continue
             tried.append(spec)

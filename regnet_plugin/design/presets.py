@@ -4,6 +4,7 @@ Named as MMPretrain/MMDetection name theirs: ``regnetx_400mf``, ``regnetx_3.2gf`
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 
 from .regnet import RegNetParams
@@ -75,5 +76,7 @@ def is_preset(name: str) -> bool:
     return _normalise(name) in PRESETS
 
 
-def preset_spec(name: str) -> AnyNetSpec:
-    return get_preset(name).to_spec()
+def preset_spec(name: str, width_rounding: str = 'pycls') -> AnyNetSpec:
+    """The preset's AnyNetSpec, its widths rounded as ``width_rounding`` says
+    (``'pycls'``: the paper's; ``'torchvision'``: torchvision's, to fit its checkpoints)."""
+    return dataclasses.replace(get_preset(name), width_rounding=width_rounding).to_spec()

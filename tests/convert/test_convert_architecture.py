@@ -9,8 +9,7 @@ import torch
 
 from regnet_plugin.convert import (ConversionError, check_state_dict, expected_shapes,
                                    infer_spec, matching_presets, resolve_architecture)
-from regnet_plugin.convert.architecture import preset_spec_with
-from regnet_plugin.design import PRESET_NAMES
+from regnet_plugin.design import PRESET_NAMES, preset_spec
 
 
 def _fake(shapes):
@@ -21,7 +20,7 @@ def _fake(shapes):
 @pytest.mark.parametrize('rounding', ['pycls', 'torchvision'])
 def test_every_preset_is_recognised_from_its_shapes(rounding):
     for name in PRESET_NAMES:
-        spec = preset_spec_with(name, rounding)
+        spec = preset_spec(name, rounding)
         state_dict = _fake(expected_shapes(spec, num_classes=1000))
         assert infer_spec(state_dict) == spec, name
         architecture = resolve_architecture(state_dict)
@@ -29,7 +28,7 @@ def test_every_preset_is_recognised_from_its_shapes(rounding):
         assert architecture.preset == name, name
         assert (name, rounding) in matching_presets(spec)
         # where both roundings give the same widths, the paper's ('pycls') is named
-        if rounding == 'pycls' or spec == preset_spec_with(name, 'pycls'):
+        if rounding == 'pycls' or spec == preset_spec(name, 'pycls'):
             assert architecture.width_rounding == 'pycls', name
         else:
             assert architecture.width_rounding == 'torchvision', name
@@ -38,13 +37,13 @@ def test_every_preset_is_recognised_from_its_shapes(rounding):
 def test_presets_that_differ_under_torchvision_rounding():
     """The roundings really differ for some presets (else the 'tv' path is untested)."""
     differ = [n for n in PRESET_NAMES
-              if preset_spec_with(n, 'pycls') != preset_spec_with(n, 'torchvision')]
+              if preset_spec(n, 'pycls') != preset_spec(n, 'torchvision')]
     assert 'regnetx_400mf' in differ
-    assert preset_spec_with('regnetx_400mf', 'torchvision').widths == [32, 64, 160, 400]
+    assert preset_spec('regnetx_400mf', 'torchvision').widths == [32, 64, 160, 400]
 
 
 def test_non_preset_shapes_need_arch_anynet():
-    spec = preset_spec_with('regnetx_200mf', 'pycls')
+    spec = preset_spec('regnetx_200mf', 'pycls')
     shapes = expected_shapes(spec, None)
     # one block fewer in the last stage: a valid AnyNet, but no preset
     shapes = {k: v for k, v in shapes.items() if '.stage4.block7.' not in k}
@@ -57,7 +56,7 @@ def test_non_preset_shapes_need_arch_anynet():
 
 
 def test_shape_mismatch_names_key_and_both_shapes():
-    spec = preset_spec_with('regnety_200mf', 'pycls')
+    spec = preset_spec('regnety_200mf', 'pycls')
     shapes = expected_shapes(spec, 10)
     shapes['backbone.stage2.block1.se.fc1.weight'] = (7, 56, 1, 1)
     with pytest.raises(ConversionError) as err:
@@ -67,7 +66,7 @@ def test_shape_mismatch_names_key_and_both_shapes():
 
 
 def test_unknown_arch_lists_valid_presets():
-    shapes = expected_shapes(preset_spec_with('regnetx_200mf', 'pycls'), None)
+    shapes = expected_shapes(preset_spec('regnetx_200mf', 'pycls'), None)
     with pytest.raises(ConversionError, match=r"unknown RegNet preset 'regnetx_300mf'.*"
                                               r"regnetx_200mf"):
         resolve_architecture(_fake(shapes), arch='regnetx_300mf')
@@ -75,18 +74,41 @@ def test_unknown_arch_lists_valid_presets():
         resolve_architecture(_fake(shapes), width_rounding='timm')
 
 
-@pytest.mark.parametrize('name, rounding', [
-    ('regnetx_400mf', 'torchvision'), ('regnety_400mf', 'pycls'),
-    ('regnety_32gf', 'pycls'), ('regnetx_12gf', 'torchvision')])
-def test_expected_shapes_equal_our_backbones_state_dict(name, rounding):
-    """Guards against drift between the converter's layout and the backbone's names."""
+@pytest.mark.parametrize('timm_name, name, rounding', [
+    ('regnetx_004_tv', 'regnetx_400mf', 'torchvision'),
+    ('regnety_008_tv', 'regnety_800mf', 'torchvision'),
+    ('regnety_004', 'regnety_400mf', 'pycls'),
+    ('regnety_320', 'regnety_32gf', 'pycls'),
+    ('regnetx_120', 'regnetx_12gf', 'pycls')])
+def test_expected_shapes_equal_an_independent_implementations(timm_name, name, rounding):
+    """The expected layout (read off our backbone) is exactly what an independent
+    implementation's checkpoint renames to: timm's RegNet, renamed key by key with the
+    timm layout alone (no shape check involved). Guards against drift between our
+    module names / shapes and the converter's naming."""
+    timm = pytest.importorskip('timm')
     import regnet_plugin  # noqa: F401
-    from regnet_plugin.models import RegNetX, RegNetY
-    cls = RegNetY if name.startswith('regnety') else RegNetX
+    from regnet_plugin.convert import LAYOUTS, OURS, rename
     with torch.device('meta'):
-        backbone = cls(arch=name, width_rounding=rounding)
+        source = timm.create_model(timm_name, pretrained=False, num_classes=7)
+    renamed, unknown = rename(source.state_dict(), LAYOUTS['timm'], OURS)
+    assert not unknown
+    theirs = {k: tuple(v.shape) for k, v in renamed.items()}
+    expected = expected_shapes(preset_spec(name, rounding), num_classes=7)
+    assert list(theirs) == list(expected)          # same keys, in module order
+    assert theirs == expected
+
+
+def test_expected_shapes_are_our_backbones_state_dict():
+    """Keys include the BN buffers (running stats and counter), with our prefix."""
+    from regnet_plugin.models import RegNetY
+    with torch.device('meta'):
+        backbone = RegNetY('regnety_200mf')
     ours = {f'backbone.{k}': tuple(v.shape) for k, v in backbone.state_dict().items()}
-    assert ours == expected_shapes(preset_spec_with(name, rounding), None)
+    shapes = expected_shapes(preset_spec('regnety_200mf'), None)
+    assert ours == shapes
+    assert shapes['backbone.stage1.block1.bn1.num_batches_tracked'] == ()
+    assert shapes['backbone.stage1.block1.bn1.running_var'] == (24,)
+    assert not any(k.startswith('head.') for k in shapes)
 
 
 @pytest.mark.parametrize('toolbox', ['mmpretrain', 'mmdet'])

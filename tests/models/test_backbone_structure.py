@@ -3,14 +3,13 @@ complexity, state-dict names are the fixed ones, groups and SE widths are the pa
 and independent implementations (torchvision) agree where their widths do."""
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import pytest
 import torch
 from torch import nn
 
-from regnet_plugin.design import PRESET_NAMES, complexity, get_preset
+from regnet_plugin.design import PRESET_NAMES, complexity, get_preset, preset_spec
 from regnet_plugin.models import AnyNet, RegNetX, RegNetY, XBlock
 
 
@@ -130,9 +129,9 @@ def _param_shapes(module: nn.Module, skip: str = 'fc.') -> list[tuple[int, ...]]
 def test_regnetx_3_2gf_matches_torchvision_where_widths_agree():
     """For 3.2GF pycls' and torchvision's rounding agree: same tensors, same count."""
     tv = _torchvision_regnet(depth=25, w_0=88, w_a=26.31, w_m=2.25, group_width=48)
-    params = get_preset('regnetx_3.2gf')
-    torchvision_spec = dataclasses.replace(params, width_rounding='torchvision').to_spec()
-    assert params.to_spec().widths == torchvision_spec.widths == [96, 192, 432, 1008]
+    widths = [96, 192, 432, 1008]
+    assert preset_spec('regnetx_3.2gf').widths == widths
+    assert preset_spec('regnetx_3.2gf', 'torchvision').widths == widths
     with torch.device('meta'):
         ours = RegNetX('regnetx_3.2gf')
     assert _param_shapes(ours) == _param_shapes(tv)
