@@ -76,9 +76,10 @@ def load_config(name: str):
     path = CONFIGS[name]
     if not path.startswith('mmdet::'):
         return Config.fromfile(path)
-    with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as file:
-        file.write(f'_base_ = {path!r}\n')
-    return Config.fromfile(file.name)
+    with tempfile.TemporaryDirectory() as tmp:
+        twin = Path(tmp) / 'config.py'
+        twin.write_text(f'_base_ = {path!r}\n')
+        return Config.fromfile(str(twin))
 
 
 def build_detector(name: str, score_thr: float) -> torch.nn.Module:
@@ -171,6 +172,19 @@ def timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
+def interleaved(names: list[str], rounds: int, warmup: int,
+                step: Callable[[str, int], dict[str, float]],
+                times: dict[str, dict[str, list[float]]]) -> None:
+    """``step(name, round)`` for every model each round, the order rotated per round so
+    no model always runs first; the seconds it returns per mode are kept after warm-up."""
+    for repeat in range(warmup + rounds):
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            seconds = step(name, repeat)
+            if repeat >= warmup:
+                for mode, value in seconds.items():
+                    times[name].setdefault(mode, []).append(value)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.threads:
@@ -201,35 +215,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         [p for p in model.parameters() if p.requires_grad], lr=1e-5, momentum=0.9,
         weight_decay=5e-5)) for name, model in models.items()}
 
-    times: dict[str, dict[str, list[float]]] = {n: {'train': [], 'infer': []} for n in names}
+    times: dict[str, dict[str, list[float]]] = {n: {} for n in names}
     detections: dict[str, int] = {}
-    for repeat in range(args.warmup + args.repeats):
-        order = names[repeat % len(names):] + names[:repeat % len(names)]
-        for name in order:
-            model = models[name]
-            torch.manual_seed(repeat)
-            train_s = timed(lambda: train_iteration(model, wrappers[name], data))
-            torch.manual_seed(repeat)
-            start = time.perf_counter()
-            detections[name] = inference(model, data)
-            infer_s = time.perf_counter() - start
-            if repeat >= args.warmup:
-                times[name]['train'].append(train_s)
-                times[name]['infer'].append(infer_s)
+
+    def detector_step(name: str, repeat: int) -> dict[str, float]:
+        model = models[name]
+        torch.manual_seed(repeat)
+        train_s = timed(lambda: train_iteration(model, wrappers[name], data))
+        torch.manual_seed(repeat)
+        infer_s = timed(lambda: detections.__setitem__(name, inference(model, data)))
+        return {'train': train_s, 'infer': infer_s}
+
+    interleaved(names, args.repeats, args.warmup, detector_step, times)
 
     # The backbone alone, inside its detector (frozen stem/stage 1, norm_eval), on the
     # preprocessed batch: the only part that differs between ours and mmdet, and small
     # enough next to the RoI heads that the whole-detector timings cannot resolve 5%.
     batch = next(iter(models.values())).data_preprocessor(data, False)['inputs']
-    for repeat in range(args.warmup + 3 * args.repeats):
-        order = names[repeat % len(names):] + names[:repeat % len(names)]
-        for name in order:
-            backbone = models[name].backbone
-            train_s, infer_s = timed(lambda: backbone_step(backbone, batch)), \
-                timed(lambda: backbone_inference(backbone, batch))
-            if repeat >= args.warmup:
-                times[name].setdefault('backbone_train', []).append(train_s)
-                times[name].setdefault('backbone_infer', []).append(infer_s)
+
+    def backbone_round(name: str, repeat: int) -> dict[str, float]:
+        backbone = models[name].backbone
+        return {'backbone_train': timed(lambda: backbone_step(backbone, batch)),
+                'backbone_infer': timed(lambda: backbone_inference(backbone, batch))}
+
+    interleaved(names, 3 * args.repeats, args.warmup, backbone_round, times)
 
     medians = {n: {mode: statistics.median(v) for mode, v in t.items()}
                for n, t in times.items()}
