@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import torch
 import torch.utils.checkpoint as checkpoint
+from mmcv.cnn import fuse_conv_bn as mmcv_fuse_conv_bn
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -35,7 +36,6 @@ DEFAULT_INIT_CFG: list[dict[str, Any]] = [
     dict(type='Constant', layer=['_BatchNorm', 'GroupNorm'], val=1, bias=0),
 ]
 
-#: Per-stage list keys accepted by :class:`AnyNet` (pycls' ANYNET.* format).
 def _check_index(name: str, value: Any, low: int, high: int) -> int:
     try:
         if isinstance(value, bool):
@@ -234,40 +234,27 @@ class AnyNet(BaseModule):
     def fuse_conv_bn(self) -> 'AnyNet':
         """Fold every BatchNorm into the conv before it (inference only; BN in eval).
 
-        The conv gets a bias and the BN becomes ``nn.Identity``, so the state-dict
-        changes: fuse after loading weights. Non-BN norms (GN) are left as they are.
+        mmcv's ``fuse_conv_bn`` does the folding: it walks each module's children in
+        registration order and folds a BN into the conv registered just before it,
+        which is how the stem, blocks and shortcuts are laid out (``blocks.py``). The
+        conv gets a bias and the BN becomes ``nn.Identity``, so the state-dict changes:
+        fuse after loading weights. Non-BN norms (GN) are left as they are; the convs
+        keep their ``requires_grad``.
         """
         if self.training:
             raise RuntimeError('fuse_conv_bn() folds running statistics: call eval() first')
-
-        def fold(owner: nn.Module, conv_name: str, norm_name: str) -> None:
-            conv, norm = getattr(owner, conv_name), getattr(owner, norm_name)
-            if not isinstance(norm, _BatchNorm) or not norm.track_running_stats:
-                return
-            scale = torch.rsqrt(norm.running_var + norm.eps)
-            if norm.weight is not None:
-                scale = scale * norm.weight
-            shift = -norm.running_mean * scale
-            if norm.bias is not None:
-                shift = shift + norm.bias
-            fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
-                              conv.stride, conv.padding, conv.dilation, conv.groups,
-                              bias=True, device=conv.weight.device,
-                              dtype=conv.weight.dtype)
-            fused.weight.copy_(conv.weight * scale.reshape(-1, 1, 1, 1))
-            bias = shift if conv.bias is None else conv.bias * scale + shift
-            fused.bias.copy_(bias)
-            fused.requires_grad_(conv.weight.requires_grad)
-            setattr(owner, conv_name, fused)
-            setattr(owner, norm_name, nn.Identity())
-
-        fold(self.stem, 'conv', 'bn')
-        for module in self.modules():
-            if isinstance(module, XBlock):
-                for i in (1, 2, 3):
-                    fold(module, f'conv{i}', f'bn{i}')
-                if module.downsample is not None:
-                    fold(module.downsample, 'conv', 'bn')
+        unfoldable = [name for name, module in self.named_modules()
+                      if isinstance(module, _BatchNorm)
+                      and not (module.affine and module.track_running_stats)]
+        if unfoldable:
+            raise ValueError(f'fuse_conv_bn() needs BatchNorms with affine parameters and '
+                             f'running statistics; {len(unfoldable)} lack them, e.g. '
+                             f'{unfoldable[0]!r}')
+        requires_grad = [(conv, conv.weight.requires_grad) for conv in self.modules()
+                         if isinstance(conv, nn.Conv2d)]
+        mmcv_fuse_conv_bn(self)
+        for conv, flag in requires_grad:    # mmcv's new Parameters all require grad
+            conv.requires_grad_(flag)
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
         return self
@@ -297,7 +284,7 @@ class RegNetX(AnyNet):
         super().__init__(arch, **kwargs)
 
     def _check_se_ratio(self, se_ratio: Any) -> float:
-        if se_ratio != self.default_se_ratio and self.family == 'regnetx':
+        if se_ratio != self.default_se_ratio:
             raise ValueError(f'RegNetX has no SE (se_ratio 0), got se_ratio={se_ratio!r}; '
                              f'use RegNetY')
         return float(se_ratio)

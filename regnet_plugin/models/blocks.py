@@ -4,8 +4,10 @@ group conv and optional Squeeze-and-Excitation), SE.
 Module and attribute names are part of the public state-dict format (weight converters
 rely on them): ``stem.conv``/``stem.bn``; block ``conv1``/``bn1``, ``conv2``/``bn2``,
 ``se.fc1``/``se.fc2``, ``conv3``/``bn3``, ``downsample.conv``/``downsample.bn``.
-Children are registered in forward order (conv before its norm), which is what
-conv+BN fusion (:meth:`AnyNet.fuse_conv_bn`) relies on.
+Every norm is registered directly after its conv (stem, blocks, shortcut; SE has no
+norm): conv+BN fusion (:meth:`AnyNet.fuse_conv_bn`, i.e. mmcv's ``fuse_conv_bn``) walks
+a module's children in registration order and folds each BN into the conv registered
+just before it, so keep every ``bn*`` right after its ``conv*`` when editing.
 
 The forward passes avoid needless copies: ReLUs are in place, the residual is added in
 place into the (fresh) bn3 output, and SE pools with ``mean`` rather than a pooling module.
@@ -98,7 +100,8 @@ class XBlock(nn.Module):
         self.out_channels = out_channels
         self.stride = stride
         w_b = bottleneck_channels
-        # Registration order = forward order (needed by conv+BN fusion).
+        # Each bn right after its conv: mmcv's conv+BN fusion pairs them by registration
+        # order (see the module docstring); SE (convs, no norm) sits between bn2 and conv3.
         self.conv1 = nn.Conv2d(in_channels, w_b, 1, bias=False)
         self.bn1 = norm_layer(norm_cfg, w_b)
         self.conv2 = nn.Conv2d(w_b, w_b, 3, stride=stride, padding=1, groups=groups,

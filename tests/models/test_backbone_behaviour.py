@@ -275,20 +275,71 @@ def test_channels_last_option():
     torch.testing.assert_close(fused[-1], reference(x)[-1], rtol=1e-4, atol=1e-4)
 
 
-def test_fuse_conv_bn_keeps_outputs():
-    model = make_small(out_indices=(1, 4))
+def test_every_bn_is_registered_right_after_its_conv():
+    """mmcv's fuse_conv_bn folds a BN into the conv registered just before it (walking
+    children in order): in the stem, every X/Y block (SE included) and every shortcut
+    each BN's previous sibling must be its own conv."""
+    for cls, arch in ((RegNetX, 'regnetx_200mf'), (RegNetY, SMALL)):
+        model = cls(arch)
+        pairs = 0
+        for owner_name, owner in model.named_modules():
+            children = list(owner.named_children())
+            for (prev_name, prev), (name, child) in zip([(None, None)] + children,
+                                                         children):
+                if isinstance(child, _BatchNorm):
+                    where = f'{cls.__name__} {owner_name}.{name}'
+                    assert isinstance(prev, nn.Conv2d), where
+                    assert prev.out_channels == child.num_features, where
+                    assert prev_name.replace('conv', 'bn') == name, where
+                    pairs += 1
+        assert pairs == sum(isinstance(m, _BatchNorm) for m in model.modules())
+        # the stem, three per block, one shortcut per stage
+        assert pairs == 1 + 3 * model.spec.depth + model.num_stages
+
+
+@pytest.mark.parametrize('cls, arch', [(RegNetX, 'regnetx_200mf'), (RegNetY, SMALL)])
+def test_fuse_conv_bn_keeps_outputs(cls, arch):
+    torch.manual_seed(0)
+    model = cls(arch, out_indices=(0, 1, 4), frozen_stages=1)
+    model.init_weights()
     randomize_norm_stats(model)
     model.eval()
+    conv_requires_grad = {n: p.requires_grad for n, p in model.named_parameters()
+                          if 'conv' in n}
+    assert not conv_requires_grad['stem.conv.weight']                # frozen_stages=1
+    num_bns = sum(isinstance(m, _BatchNorm) for m in model.modules())
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         reference = model(x)
-        model.fuse_conv_bn()
+        assert model.fuse_conv_bn() is model
         fused = model(x)
     assert not any(isinstance(m, _BatchNorm) for m in model.modules())
+    assert sum(isinstance(m, nn.Identity) for m in model.modules()) == num_bns
+    assert model.stem.conv.bias is not None and model.stage4.block1.conv3.bias is not None
+    assert model.stage1.block1.downsample.conv.bias is not None
+    params = dict(model.named_parameters())
+    for name, flag in conv_requires_grad.items():     # frozen stem/stage1 stay frozen
+        assert params[name].requires_grad == flag, name
+    assert not params['stem.conv.bias'].requires_grad
+    assert params['stage2.block1.conv1.bias'].requires_grad
+    assert len(fused) == len(reference) == 3
     for a, b in zip(fused, reference):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
     with pytest.raises(RuntimeError, match='eval'):
-        make_small().train().fuse_conv_bn()
+        cls(arch).train().fuse_conv_bn()
+
+
+def test_fuse_conv_bn_leaves_group_norm_and_refuses_bn_it_cannot_fold():
+    model = make_small(norm_cfg=dict(type='GN', num_groups=8)).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        reference = model(x)[-1]
+        fused = model.fuse_conv_bn()(x)[-1]
+    assert isinstance(model.stage1.block1.bn1, nn.GroupNorm)
+    assert model.stage1.block1.conv1.bias is None
+    torch.testing.assert_close(fused, reference, rtol=0, atol=0)
+    with pytest.raises(ValueError, match='affine parameters and running statistics'):
+        make_small(norm_cfg=dict(type='BN', affine=False)).eval().fuse_conv_bn()
 
 
 # -- agreement with an independent implementation ----------------------------------
