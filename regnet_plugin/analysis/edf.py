@@ -52,19 +52,22 @@ def _as_weights(weights: Sequence[float] | None, n: int) -> np.ndarray:
 
 
 def edf(errors: Sequence[float], at: Sequence[float] | float,
-        weights: Sequence[float] | None = None) -> np.ndarray:
+        weights: Sequence[float] | None = None, side: str = 'left') -> np.ndarray:
     """``F(e) = sum_i w_i 1[e_i < e]`` (``w_i = 1/n`` unless ``weights`` given).
 
     The inequality is strict, as in the paper: ``F(e_i)`` does not count model i.
+    ``side='right'`` gives the right-continuous ``sum_i w_i 1[e_i <= e]`` instead.
     """
+    if side not in ('left', 'right'):
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
     e = _as_errors(errors)
     w = _as_weights(weights, e.size)
     order = np.argsort(e, kind='stable')
     sorted_e = e[order]
     cumulative = np.concatenate([[0.0], np.cumsum(w[order])])
     points = np.asarray(at, dtype=float)
-    # number of e_i strictly below each point -> the cumulative weight before it
-    counts = np.searchsorted(sorted_e, points, side='left')
+    # number of e_i below (left) or at-or-below (right) each point -> weight up to it
+    counts = np.searchsorted(sorted_e, points, side=side)
     return np.clip(cumulative[counts], 0.0, 1.0)
 
 
@@ -115,22 +118,16 @@ def weighted_sup_distance(errors1: Sequence[float], errors2: Sequence[float],
                           weights2: Sequence[float] | None = None) -> float:
     """``sup_e |F1(e) - F2(e)|`` of two (weighted) EDFs, computed exactly.
 
-    Both EDFs are step functions that only jump at sample points, so the supremum is
-    attained just below or at one of them: evaluate ``F(e)`` (strict) and ``F(e+)``
-    (non-strict) at every pooled sample point.
+    Both EDFs are step functions that only jump at sample points: on each interval
+    between consecutive pooled sample points (and above the largest) the strict EDF
+    equals the right-continuous one at the interval's left end, and below the
+    smallest both are 0. So the supremum is the largest difference of the
+    right-continuous EDFs at the pooled sample points (what ``ks_2samp`` computes).
     """
     e1, e2 = _as_errors(errors1, 'errors1'), _as_errors(errors2, 'errors2')
-    w1, w2 = _as_weights(weights1, e1.size), _as_weights(weights2, e2.size)
     grid = _grid(e1, e2)
-    below = np.abs(edf(e1, grid, w1) - edf(e2, grid, w2))
-    at_or_below = np.abs(_edf_right(e1, grid, w1) - _edf_right(e2, grid, w2))
-    return float(max(below.max(), at_or_below.max()))
-
-
-def _edf_right(errors: np.ndarray, at: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    order = np.argsort(errors, kind='stable')
-    cumulative = np.concatenate([[0.0], np.cumsum(weights[order])])
-    return np.clip(cumulative[np.searchsorted(errors[order], at, side='right')], 0, 1)
+    return float(np.max(np.abs(edf(e1, grid, weights1, side='right')
+                               - edf(e2, grid, weights2, side='right'))))
 
 
 def effective_sample_size(weights: Sequence[float]) -> float:

@@ -1,8 +1,10 @@
-"""The plots people look at (matplotlib, Agg backend, PNG files).
+"""The plots people look at (matplotlib, PNG files).
 
 Each function draws one figure from plain arrays and writes it to ``path``; none of
 them computes statistics (those live in edf/bootstrap/random_search), so what a plot
-shows is exactly what the JSON report says.
+shows is exactly what the JSON report says. Figures are plain ``Figure`` objects
+saved straight to PNG: pyplot is never imported, so the user's backend and pyplot's
+figure list are left alone.
 """
 from __future__ import annotations
 
@@ -10,27 +12,23 @@ import math
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .bootstrap import BestValueRange  # noqa: E402
-from .edf import edf  # noqa: E402
-from .random_search import RandomSearchCurve  # noqa: E402
+from .bootstrap import BestValueRange
+from .edf import edf
+from .random_search import RandomSearchCurve
 
 #: parameters shown on a log axis (they span orders of magnitude)
 LOG_AXIS = {'w0', 'wa', 'w1', 'w2', 'w3', 'w4', 'g', 'g1', 'g2', 'g3', 'g4',
             'fit_w0', 'fit_wa'}
 
 
-def _save(fig: plt.Figure, path: str | Path) -> Path:
+def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -41,7 +39,8 @@ def plot_edfs(curves: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
 
     ``curves``: space -> (errors, weights or None for the plain EDF).
     """
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig = Figure(figsize=(5.5, 4))
+    ax = fig.subplots()
     all_errors = np.concatenate([np.asarray(e, float) for e, _ in curves.values()
                                  if len(e)] or [np.zeros(1)])
     lo, hi = float(all_errors.min()), float(all_errors.max())
@@ -69,7 +68,8 @@ def plot_parameter_scatter(table: Mapping[str, np.ndarray], errors: np.ndarray,
     names = [n for n in table if n in ranges]
     cols = min(4, max(1, len(names)))
     rows = max(1, math.ceil(len(names) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.7 * rows), squeeze=False)
+    fig = Figure(figsize=(3.2 * cols, 2.7 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, name in zip(axes.flat, names):
         values = np.asarray(table[name], float)
         band = ranges[name]
@@ -91,7 +91,8 @@ def plot_parameter_scatter(table: Mapping[str, np.ndarray], errors: np.ndarray,
 def plot_random_search(curves: Mapping[str, RandomSearchCurve], path: str | Path,
                        title: str = 'Random search efficiency') -> Path:
     """Expected min error of m random models (exact) with the 25-75% band."""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig = Figure(figsize=(5.5, 4))
+    ax = fig.subplots()
     for space, curve in curves.items():
         line, = ax.plot(curve.m, curve.expected, marker='o', ms=3, label=space)
         ax.fill_between(curve.m, curve.q25, curve.q75, color=line.get_color(), alpha=0.15)
@@ -113,7 +114,8 @@ def plot_block_widths(models: Sequence[tuple[str, Sequence[int], Mapping[str, fl
     """
     cols = min(4, max(1, len(models)))
     rows = max(1, math.ceil(len(models) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.7 * rows), squeeze=False)
+    fig = Figure(figsize=(3.2 * cols, 2.7 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (label, widths, fit) in zip(axes.flat, models):
         j = np.arange(len(widths))
         ax.plot(j, widths, drawstyle='steps-mid', lw=2, label='observed w_j')
@@ -136,7 +138,8 @@ def plot_block_widths(models: Sequence[tuple[str, Sequence[int], Mapping[str, fl
 def plot_error_vs_efit(points: Mapping[str, tuple[np.ndarray, np.ndarray]],
                        path: str | Path, title: str = 'error vs e_fit') -> Path:
     """Scatter of error against the quantized-linear fit error, one colour per space."""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig = Figure(figsize=(5.5, 4))
+    ax = fig.subplots()
     for space, (efit, errors) in points.items():
         if len(efit):
             ax.scatter(efit, errors, s=10, alpha=0.6, label=space)

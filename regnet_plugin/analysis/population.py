@@ -154,9 +154,15 @@ class Population:
     def complexity(self, space: str, name: str = 'flops') -> np.ndarray:
         return np.array([r.complexity.get(name, np.nan) for r in self.finished(space)])
 
-    def parameter_table(self, space: str,
-                        fit: FitFunction | None = None) -> dict[str, np.ndarray]:
-        """Column name -> values over the finished models of ``space`` (NaN if absent)."""
-        rows = [model_parameters(r, fit) for r in self.finished(space)]
+    def parameter_table(self, space: str, fit: FitFunction | None = None,
+                        progress: Callable[[Iterable], Iterable] | None = None
+                        ) -> dict[str, np.ndarray]:
+        """Column name -> values over the finished models of ``space`` (NaN if absent).
+
+        ``progress`` wraps the models' iteration (e.g. a tqdm bar: fits take time).
+        """
+        records = self.finished(space)
+        rows = [model_parameters(r, fit)
+                for r in (records if progress is None else progress(records))]
         names = list(dict.fromkeys(k for row in rows for k in row))
         return {k: np.array([row.get(k, np.nan) for row in rows]) for k in names}

@@ -19,22 +19,21 @@ import io
 import itertools
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..atomic_io import atomic_write_text, safe_name
 from ..design.fit import fit_quantized_linear, predicted_widths
 from ..design.regnet import QUANTUM
 from . import plots
-from .bootstrap import bootstrap_best_value
+from .bootstrap import BestValueRange, bootstrap_best_value
 from .edf import ks_test, normalized_weights, summarize
 from .options import AnalysisOptions
-from .population import Population, model_parameters
-from .random_search import random_search_efficiency
+from .population import Population
+from .random_search import RandomSearchCurve, random_search_efficiency
 
 
 @dataclass
@@ -82,22 +81,6 @@ class FitCache:
             self.dirty = False
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and ``os.replace`` so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _predict(depth: int, w0: float, wa: float, wm: float) -> tuple[np.ndarray, np.ndarray]:
     """Continuous widths u_j and the quantized linear prediction for one fit."""
     u = np.arange(depth) * wa + w0
@@ -135,28 +118,24 @@ def analyze_population(population: Population, out_dir: str | Path,
     analysable = [s for s in population.spaces if counts[s]['finished'] > 0]
     summary['analysable_spaces'] = analysable
 
-    tables, weights = {}, {}
+    tables, weights, ranges, curves = {}, {}, {}, {}
     for space in analysable:
         errors = population.errors(space)
         complexity = population.complexity(space, options.complexity_key)
         weights[space] = normalized_weights(complexity, options.num_bins)
-        records = population.finished(space)
-        iterator = records if progress is None else progress(records)
-        rows = [model_parameters(r, fit) for r in iterator]
-        names = list(dict.fromkeys(k for row in rows for k in row))
-        tables[space] = {k: np.array([row.get(k, np.nan) for row in rows]) for k in names}
-        ranges = {}
-        for name in _varying(tables[space], options.parameters):
-            ranges[name] = bootstrap_best_value(
-                tables[space][name], errors, options.bootstrap_reps,
-                options.bootstrap_fraction, options.seed)
-        best = records[int(np.argmin(errors))]
+        tables[space] = population.parameter_table(space, fit, progress)
+        ranges[space] = {name: bootstrap_best_value(
+            tables[space][name], errors, options.bootstrap_reps,
+            options.bootstrap_fraction, options.seed)
+            for name in _varying(tables[space], options.parameters)}
+        curves[space] = random_search_efficiency(errors)
+        best = population.finished(space)[int(np.argmin(errors))]
         summary['spaces'][space] = {
             **summarize(errors).as_dict(),
             'best_model': best.key,
             'complexity_range': [float(complexity.min()), float(complexity.max())],
-            'bootstrap': {k: v.as_dict() for k, v in ranges.items()},
-            'random_search': random_search_efficiency(errors).as_dict(),
+            'bootstrap': {k: v.as_dict() for k, v in ranges[space].items()},
+            'random_search': curves[space].as_dict(),
         }
     if options.parameters is not None and tables:
         known = sorted({k for t in tables.values() for k in t})
@@ -178,8 +157,8 @@ def analyze_population(population: Population, out_dir: str | Path,
     else:
         message = ''
         if options.plots:
-            files.update(_draw(population, analysable, tables, weights, summary, out,
-                               options, title))
+            files.update(_draw(population, analysable, tables, weights, ranges, curves,
+                               out, options, title))
     files['summary'] = out / 'summary.json'
     atomic_write_text(files['summary'], json.dumps(summary, indent=1, default=_json))
     files['csv'] = _write_csv(population, tables, out / 'results.csv')
@@ -211,8 +190,10 @@ def _json(value: Any) -> Any:
     raise TypeError(f'cannot serialise {type(value).__name__}')
 
 
-def _draw(population: Population, spaces: list[str], tables, weights, summary,
-          out: Path, options: AnalysisOptions, title: str) -> dict[str, Path]:
+def _draw(population: Population, spaces: list[str], tables, weights,
+          ranges: Mapping[str, Mapping[str, BestValueRange]],
+          curves: Mapping[str, RandomSearchCurve], out: Path, options: AnalysisOptions,
+          title: str) -> dict[str, Path]:
     files = {}
     files['edf'] = plots.plot_edfs(
         {s: (population.errors(s), None) for s in spaces}, out / 'edf.png',
@@ -221,18 +202,12 @@ def _draw(population: Population, spaces: list[str], tables, weights, summary,
         {s: (population.errors(s), weights[s]) for s in spaces},
         out / 'edf_normalized.png',
         f'{title}: {options.complexity_key}-normalized EDF')
-    from .random_search import RandomSearchCurve
-    files['random_search'] = plots.plot_random_search(
-        {s: RandomSearchCurve(**_curve_args(summary['spaces'][s]['random_search']))
-         for s in spaces}, out / 'random_search.png')
-    from .bootstrap import BestValueRange
+    files['random_search'] = plots.plot_random_search(curves, out / 'random_search.png')
     for space in spaces:
-        ranges = {k: BestValueRange(**v) for k, v in
-                  summary['spaces'][space]['bootstrap'].items()}
-        if ranges:
+        if ranges[space]:
             files[f'params_{space}'] = plots.plot_parameter_scatter(
-                tables[space], population.errors(space), ranges,
-                out / f'params_{_safe(space)}.png',
+                tables[space], population.errors(space), ranges[space],
+                out / f'params_{safe_name(space)}.png',
                 f'{space}: error vs parameter (band: bootstrap 95% best-value range)')
     if options.with_fit:
         points = {s: (tables[s]['e_fit'], population.errors(s)) for s in spaces
@@ -251,18 +226,9 @@ def _draw(population: Population, spaces: list[str], tables, weights, summary,
                                {'w0': t['fit_w0'][i], 'wa': t['fit_wa'][i],
                                 'wm': t['fit_wm'][i], 'e_fit': t['e_fit'][i]}))
             files[f'widths_{space}'] = plots.plot_block_widths(
-                models, _predict, out / f'widths_{_safe(space)}.png',
+                models, _predict, out / f'widths_{safe_name(space)}.png',
                 f'{space}: best models, per-block widths and quantized linear fit')
     return files
-
-
-def _curve_args(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {'m': data['m'], 'expected': data['expected_min_error'], 'q25': data['q25'],
-            'q75': data['q75'], 'replace': data['replace']}
-
-
-def _safe(name: str) -> str:
-    return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in name)
 
 
 def _write_csv(population: Population, tables, path: Path) -> Path:

@@ -30,13 +30,13 @@ def plot_comparison(tables: Iterable[ComparedTable], corr: TimeCorrelation,
                     out_dir: str | Path, stem: str = 'comparison') -> list[Path]:
     """Write ``<stem>_time.png`` and ``<stem>_error.png``; return their paths."""
     import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     out_dir = Path(out_dir)
     rows = [r for r in _unique_rows(tables) if r.measurement.counts is not None]
     families = sorted({r.measurement.entry.family for r in rows})
-    colours = {f: plt.cm.tab10(i % 10) for i, f in enumerate(families)}
+    tab10 = matplotlib.colormaps['tab10']
+    colours = {f: tab10(i % 10) for i, f in enumerate(families)}
     written = []
 
     def scatter(ax, xs_key: str, value_of, hollow_of=None):
@@ -59,7 +59,8 @@ def plot_comparison(tables: Iterable[ComparedTable], corr: TimeCorrelation,
         t = r.measurement.timing
         return t.median_ms if t and t.resolution == r.measurement.counts.resolution else None
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig = Figure(figsize=(11, 4.5))
+    axes = fig.subplots(1, 2)
     for ax, key, r in ((axes[0], 'flops', corr.flops_r), (axes[1], 'acts', corr.acts_r)):
         scatter(ax, key, timed_ms)
         ax.set_ylabel('inference time (ms)')
@@ -69,7 +70,6 @@ def plot_comparison(tables: Iterable[ComparedTable], corr: TimeCorrelation,
     fig.tight_layout()
     path = out_dir / f'{stem}_time.png'
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     written.append(path)
 
     evaluated = {r.model for r in rows if r.error is not None}
@@ -79,7 +79,8 @@ def plot_comparison(tables: Iterable[ComparedTable], corr: TimeCorrelation,
             return r.error.top1_error
         return float(r.paper.error) if r.paper.error else None
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig = Figure(figsize=(11, 4.5))
+    axes = fig.subplots(1, 2)
     for ax, key in ((axes[0], 'flops'), (axes[1], 'acts')):
         scatter(ax, key, error_of, hollow_of=lambda name: name not in evaluated)
         ax.set_ylabel('top-1 error (%)')
@@ -92,6 +93,5 @@ def plot_comparison(tables: Iterable[ComparedTable], corr: TimeCorrelation,
     fig.tight_layout()
     path = out_dir / f'{stem}_error.png'
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     written.append(path)
     return written

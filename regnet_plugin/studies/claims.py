@@ -35,18 +35,24 @@ DEFAULT_STALE_AFTER_S = 15 * 60
 DEFAULT_HEARTBEAT_S = 30.0
 
 
-def process_start_time(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot (Linux /proc), None if unknown."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name, from the state
+    (field 3, index 0) on; None when unreadable (no such pid, or not Linux)."""
     try:
         with open(f'/proc/{pid}/stat', 'rb') as f:
             stat = f.read()
     except OSError:
         return None
     # the command name may contain spaces and parentheses: split after the last ')'
-    fields = stat[stat.rfind(b')') + 2:].split()
+    return stat[stat.rfind(b')') + 2:].split()
+
+
+def process_start_time(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot (Linux /proc), None if unknown."""
+    fields = _stat_fields(pid)
     try:
-        return int(fields[19])
-    except (IndexError, ValueError):
+        return int(fields[19])          # field 22: starttime
+    except (TypeError, IndexError, ValueError):
         return None
 
 
@@ -58,12 +64,9 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         pass               # exists, owned by someone else
-    try:
-        with open(f'/proc/{pid}/stat', 'rb') as f:
-            stat = f.read()
-        return stat[stat.rfind(b')') + 2:][:1] not in (b'Z', b'X')
-    except OSError:
-        return True        # no /proc (not Linux): trust kill(0)
+    fields = _stat_fields(pid)
+    # no /proc (not Linux): trust kill(0)
+    return not fields or fields[0][:1] not in (b'Z', b'X')
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from .executors import train_study
 from .layout import StudyDir
 from .manifest import ConfigMismatch, Manifest
 from .schema import StudyConfig
-from .study import analyze_study, load_config, sample_study
+from .study import (analyze_study, check_same_config, config_hash, load_config,
+                    sample_study)
 
 
 def _log(message: str) -> None:
@@ -51,7 +52,10 @@ def run_command(args: argparse.Namespace) -> int:
             sample_study(args.config, work_dir, force=args.force, log=_log,
                          progress=_progress(show, 'sampling', 'space'))
         elif args.command in ('train', 'analyze'):
-            _check_same_config(args, study_dir)
+            # a work dir sampled from another config: refuse unless --force
+            check_same_config(study_dir, Manifest.load(study_dir), args.config,
+                              config_hash(load_config(args.config)[0]), args.force,
+                              'Use the matching --work-dir, or --force to use it anyway')
         if args.command in ('train', 'run'):
             options = train_options(args, study_dir)
             summary = train_study(work_dir, options, progress=show, log=_log)
@@ -83,15 +87,3 @@ def run_command(args: argparse.Namespace) -> int:
     _log(f'{args.command} finished in {time.time() - start:.1f} s')
     return 0
 
-
-def _check_same_config(args: argparse.Namespace, study_dir: StudyDir) -> None:
-    """train/analyze on a work dir sampled from another config: refuse unless --force."""
-    from .study import config_hash
-    manifest = Manifest.load(study_dir)
-    cfg, _ = load_config(args.config)
-    digest = config_hash(cfg)
-    if digest != manifest.config_hash and not args.force:
-        raise ConfigMismatch(
-            f'{study_dir.root} was sampled from a different config ({manifest.config_path}, '
-            f'hash {manifest.config_hash}; {args.config} hashes to {digest}). Use the '
-            f'matching --work-dir, or --force to use it anyway')

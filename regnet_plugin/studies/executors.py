@@ -65,13 +65,7 @@ class ProgressMonitor:
                             dynamic_ncols=True, file=sys.stderr)
 
     def _results(self) -> dict[str, Any]:
-        out = {}
-        for key in self.manifest.keys():
-            try:
-                out[key] = self.store.load(key)
-            except ValueError:
-                out[key] = None
-        return out
+        return {key: self.store.peek(key) for key in self.manifest.keys()}
 
     def _count(self) -> int:
         return sum(result_is_final(r, self.retry_failed_before)
@@ -100,10 +94,7 @@ def summarize(study: StudyDir, manifest: Manifest) -> TrainSummary:
     done = failed = 0
     failures = {}
     for key in manifest.keys():
-        try:
-            result = store.load(key)
-        except ValueError:
-            result = None
+        result = store.peek(key)
         if result is None:
             continue
         if result.status == 'done':

@@ -25,7 +25,9 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
+
+from ..atomic_io import safe_name
 
 MANIFEST = 'manifest.json'
 STUDY_CONFIG = 'study_config.py'
@@ -33,8 +35,22 @@ STUDY_CONFIG = 'study_config.py'
 
 def model_key(space: str, spec_id: str) -> str:
     """File-system safe key of a model of a space."""
-    safe_space = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in space)
-    return f'{safe_space}-{spec_id}'
+    return f'{safe_name(space)}-{spec_id}'
+
+
+def map_strings(tree: Any, fn: Callable[[str], str]) -> Any:
+    """A copy of a config tree (mappings become dicts, lists and tuples stay lists and
+    tuples) with ``fn`` applied to every string: how study paths in configs are
+    filled in (``study.substitute``) and moved (``train_one.rebase_paths``)."""
+    if isinstance(tree, str):
+        return fn(tree)
+    if isinstance(tree, Mapping):
+        return {k: map_strings(v, fn) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [map_strings(v, fn) for v in tree]
+    if isinstance(tree, tuple):
+        return tuple(map_strings(v, fn) for v in tree)
+    return tree
 
 
 class StudyDir:
@@ -67,10 +83,6 @@ class StudyDir:
         return self.root / 'results'
 
     @property
-    def corrupt(self) -> Path:
-        return self.results / 'corrupt'
-
-    @property
     def analysis(self) -> Path:
         return self.root / 'analysis'
 
@@ -93,12 +105,6 @@ class StudyDir:
 
     def model_log(self, key: str) -> Path:
         return self.model_dir(key) / 'train.log'
-
-    def claim_file(self, key: str) -> Path:
-        return self.claims / f'{key}.claim'
-
-    def result_file(self, key: str) -> Path:
-        return self.results / f'{key}.json'
 
     def make(self) -> 'StudyDir':
         for path in (self.models, self.claims, self.results, self.analysis):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..analysis.report import atomic_write_text
+from ..atomic_io import atomic_write_text, fsync_dir
 
 RESULT_FORMAT = 1
 STATUSES = ('done', 'failed')
@@ -45,19 +45,6 @@ def _finite_or_none(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def atomic_write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -144,11 +131,11 @@ class ResultStore:
         """The valid result of ``key``, None if absent. Raises CorruptResult if damaged."""
         path = self.path(key)
         try:
-            text = path.read_text()
+            text = path.read_bytes()
         except FileNotFoundError:
             return None
         try:
-            data = json.loads(text)
+            data = json.loads(text)      # bytes: undecodable ones are a ValueError too
         except ValueError as exc:
             raise CorruptResult(f'{path}: not valid JSON ({exc})') from None
         if not isinstance(data, dict) or data.get('complete') is not True:
@@ -166,6 +153,15 @@ class ResultStore:
             return ModelResult.from_file_data(data)
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptResult(f'{path}: malformed result ({exc})') from None
+
+    def peek(self, key: str) -> ModelResult | None:
+        """The valid result of ``key``; None if absent or damaged. Read-only: a
+        corrupt file stays where it is (the worker that claims the model moves it
+        aside, see ``load_or_quarantine``)."""
+        try:
+            return self.load(key)
+        except CorruptResult:
+            return None
 
     def load_or_quarantine(self, key: str) -> tuple[ModelResult | None, str | None]:
         """(result, None), or (None, why) after moving a corrupt file aside."""

@@ -26,7 +26,7 @@ from mmengine.config import Config
 
 from ..analysis.population import Population
 from ..analysis.report import AnalysisResult, analyze_population
-from .layout import StudyDir
+from .layout import StudyDir, map_strings
 from .manifest import ConfigMismatch, Manifest, ModelEntry, draw_population
 from .results import ResultStore
 from .schema import StudyConfig
@@ -71,17 +71,24 @@ def config_hash(cfg: Config) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def check_same_config(study_dir: StudyDir, manifest: Manifest, config_path: str | Path,
+                      digest: str, force: bool, advice: str) -> bool:
+    """True if ``manifest`` was sampled from a config hashing to ``digest``. If not,
+    raise ``ConfigMismatch`` (its message ends with ``advice``: what to do), or with
+    ``force`` return False."""
+    if manifest.config_hash == digest:
+        return True
+    if not force:
+        raise ConfigMismatch(
+            f'{study_dir.root} was sampled from a different config '
+            f'({manifest.config_path}, hash {manifest.config_hash}; {config_path} '
+            f'hashes to {digest}). {advice}')
+    return False
+
+
 def substitute(value: Any, root: str) -> Any:
     """Replace ``{study_dir}`` in every string of a config tree."""
-    if isinstance(value, str):
-        return value.replace(PLACEHOLDER, root)
-    if isinstance(value, Mapping):
-        return {k: substitute(v, root) for k, v in value.items()}
-    if isinstance(value, list):
-        return [substitute(v, root) for v in value]
-    if isinstance(value, tuple):
-        return tuple(substitute(v, root) for v in value)
-    return value
+    return map_strings(value, lambda text: text.replace(PLACEHOLDER, root))
 
 
 def model_config(cfg: Config, entry: ModelEntry, study_dir: StudyDir) -> dict[str, Any]:
@@ -140,18 +147,15 @@ def sample_study(config_path: str | Path, work_dir: str | Path, force: bool = Fa
     history: list[dict[str, Any]] = []
     if study_dir.manifest.exists():
         old = Manifest.load(study_dir)
-        if old.config_hash == digest:
+        if check_same_config(study_dir, old, config_path, digest, force,
+                             'Refusing to mix two populations: use another --work-dir, '
+                             'or --force to re-sample here (results are kept, nothing '
+                             'is deleted)'):
             _prepare_data(study, study_dir, log)
             _write_model_configs(cfg, old, study_dir)
             log(f'{study_dir.root} already holds this study ({len(old.models)} models, '
                 f'config {digest}); nothing re-sampled, results kept')
             return old
-        if not force:
-            raise ConfigMismatch(
-                f'{study_dir.root} was sampled from a different config '
-                f'({old.config_path}, hash {old.config_hash}; now {config_path}, hash '
-                f'{digest}). Refusing to mix two populations: use another --work-dir, '
-                f'or --force to re-sample here (results are kept, nothing is deleted)')
         history = (old.history or []) + [{'config_hash': old.config_hash,
                                           'config_path': old.config_path,
                                           'replaced': time.time()}]
@@ -189,10 +193,7 @@ def population_records(study_dir: StudyDir, manifest: Manifest | None = None
     store = ResultStore(study_dir.results)
     rows = []
     for entry in manifest.models:
-        try:
-            result = store.load(entry.key)
-        except ValueError:
-            result = None
+        result = store.peek(entry.key)
         row = {'key': entry.key, 'space': entry.space, 'spec': entry.spec,
                'complexity': entry.complexity, 'space_params': entry.space_params,
                'status': 'pending'}

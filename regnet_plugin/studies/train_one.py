@@ -23,19 +23,13 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import regnet_plugin  # noqa: F401  (registers AnyNet, EDFHook, DesignSpaceDataset)
+from regnet_plugin.studies.layout import map_strings
 
 
 def rebase_paths(value: Any, old: str, new: str) -> Any:
     """Every string of a config tree that is ``old`` or lies under it, moved to ``new``."""
-    if isinstance(value, str):
-        if value == old or value.startswith(old + '/'):
-            return new + value[len(old):]
-        return value
-    if isinstance(value, Mapping):
-        return {k: rebase_paths(v, old, new) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(rebase_paths(v, old, new) for v in value)
-    return value
+    return map_strings(value, lambda text: new + text[len(old):]
+                       if text == old or text.startswith(old + '/') else text)
 
 
 def recorded_study_dir(cfg: Config) -> str | None:

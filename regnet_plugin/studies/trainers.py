@@ -172,10 +172,7 @@ class RunnerTrainer:
             returncode, timed_out = self._spawn(config, options, log, study.root)
         seconds = time.time() - start
         store = ResultStore(study.results)
-        try:
-            result = store.load(entry.key)
-        except ValueError:
-            result = None
+        result = store.peek(entry.key)
         if result is not None and result.status == 'done' and result.finished_at >= start:
             return result          # recorded by this attempt's EDFHook (even if the
             # process was killed afterwards, e.g. by the timeout while summarising)

@@ -23,7 +23,6 @@ import os
 import socket
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -76,10 +75,7 @@ def unfinished(manifest: Manifest, store: ResultStore,
     count as unfinished)."""
     left = []
     for entry in training_order(manifest.models):
-        try:
-            result = store.load(entry.key)
-        except ValueError:
-            result = None
+        result = store.peek(entry.key)
         if not result_is_final(result, retry_failed_before):
             left.append(entry)
     return left
@@ -99,8 +95,7 @@ def train_safely(trainer: Trainer, study: StudyDir, entry: ModelEntry,
                              f'for {entry.key!r}')
         return result
     except Exception as exc:  # noqa: BLE001  (a crash must not stop the study)
-        last = traceback.format_exc(limit=3).strip().splitlines()[-1]
-        return ModelResult.failed(entry.key, f'{type(exc).__name__}: {exc}'[:500] or last,
+        return ModelResult.failed(entry.key, f'{type(exc).__name__}: {exc}'[:500],
                                   train_seconds=time.time() - start)
 
 

@@ -21,6 +21,7 @@ from regnet_plugin.studies.manifest import Manifest, draw_population
 from regnet_plugin.studies.results import CorruptResult, ModelResult, ResultStore
 from regnet_plugin.studies.schema import StudyConfig, TrainOptions
 from regnet_plugin.studies.worker import run_worker
+from study_helpers import starts_per_key
 
 CHEAP = str(Path(__file__).with_name('cheap_trainer.py')) + ':train'
 
@@ -36,14 +37,6 @@ def make_study(root: Path, n: int = 3, spaces=('RegNetX', 'AnyNetX_A'),
                         models=draw_population(study), study=raw)
     manifest.save(StudyDir(root).make())
     return manifest
-
-
-def starts_per_key(root: Path) -> dict:
-    counts = {}
-    for event in StudyDir(root).read_events():
-        if event['event'] == 'start':
-            counts[event['key']] = counts.get(event['key'], 0) + 1
-    return counts
 
 
 def dead_pid() -> int:
@@ -114,6 +107,7 @@ def test_result_roundtrip_and_corruption_detected(tmp_path):
     loaded = store.load('m1')
     assert (loaded.final_error, loaded.best_error, loaded.history) == (12.5, 11.0,
                                                                        (20.0, 11.0, 12.5))
+    assert store.peek('m1') == loaded
     assert not list(tmp_path.glob('.*.tmp'))           # no temporary file left behind
     path = store.path('m1')
     data = json.loads(path.read_text())
@@ -121,12 +115,24 @@ def test_result_roundtrip_and_corruption_detected(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(CorruptResult, match='checksum'):
         store.load('m1')
+    assert store.peek('m1') is None and path.exists()  # peek is read-only
     path.write_text(path.read_text()[:40])             # torn write
     with pytest.raises(CorruptResult, match='JSON'):
         store.load('m1')
     result, why = store.load_or_quarantine('m1')
     assert result is None and 'JSON' in why
     assert not path.exists() and len(list((tmp_path / 'corrupt').iterdir())) == 1
+    assert store.peek('m1') is None                    # absent
+
+
+def test_undecodable_result_bytes_are_corrupt(tmp_path):
+    store = ResultStore(tmp_path)
+    store.path('m1').write_bytes(b'{"key": "m1\xe9\xff"}')   # not UTF-8 (disk error)
+    with pytest.raises(CorruptResult, match='JSON'):
+        store.load('m1')
+    assert store.peek('m1') is None and store.path('m1').exists()
+    result, why = store.load_or_quarantine('m1')
+    assert result is None and 'JSON' in why and not store.path('m1').exists()
 
 
 def test_result_validation():

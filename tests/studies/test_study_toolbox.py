@@ -20,6 +20,7 @@ from regnet_plugin.studies.layout import StudyDir
 from regnet_plugin.studies.manifest import ConfigMismatch, Manifest
 from regnet_plugin.studies.results import ResultStore
 from regnet_plugin.studies.trainers import diagnose
+from study_helpers import starts_per_key
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / 'configs' / 'studies' / 'demo_digits.py'
@@ -43,14 +44,6 @@ def tiny_config(tmp_path: Path, n: int = 2, name: str = 'tiny.py', epochs: int =
     path = tmp_path / name
     path.write_text(TINY.format(n=n, epochs=epochs, study_extra=study_extra) + extra)
     return path
-
-
-def starts_per_key(root: Path) -> dict:
-    counts = {}
-    for event in StudyDir(root).read_events():
-        if event['event'] == 'start':
-            counts[event['key']] = counts.get(event['key'], 0) + 1
-    return counts
 
 
 # -- DesignSpaceDataset ---------------------------------------------------------------
