@@ -25,9 +25,11 @@ from mmengine.config import Config
 
 LAUNCHERS: tuple[str, ...] = ('none', 'pytorch', 'slurm')
 DEFAULT_MASTER_PORT = 29500
-#: The DDP wrapper that works for modules on the CPU.
+#: The DDP wrapper that works for modules on the CPU: mmengine's default one
+#: (``Runner.wrap_model``: buffers not broadcast, so BN statistics stay per replica)
+#: without device ids. ``find_unused_parameters`` comes from the config, as there.
 CPU_MODEL_WRAPPER_CFG: dict[str, Any] = dict(type='MMDistributedDataParallel',
-                                             device_ids=None)
+                                             device_ids=None, broadcast_buffers=False)
 
 
 def _check_launcher(launcher: str) -> str:
@@ -78,15 +80,22 @@ def setup_launcher(cfg: Config, launcher: str) -> Config:
     """Record the launcher in ``cfg``; without CUDA, start gloo and use a CPU DDP wrapper.
 
     With CUDA nothing else changes: the Runner initialises NCCL itself as usual.
-    A ``model_wrapper_cfg`` the config already has is kept on GPU machines; on the
-    CPU, its ``device_ids`` is forced to None (any other value cannot work there).
+    Without a ``model_wrapper_cfg`` the CPU gets mmengine's default wrapper (see
+    :data:`CPU_MODEL_WRAPPER_CFG`); one the config has is used as mmengine uses it
+    (its missing options take DDP's defaults), its ``device_ids`` forced to None on
+    the CPU (any other value cannot work there).
     """
     cfg.launcher = _check_launcher(launcher)
     if launcher == 'none' or torch.cuda.is_available():
         return cfg
     init_cpu_process_group(launcher)
-    wrapper = cfg.get('model_wrapper_cfg') or {}
-    cfg.model_wrapper_cfg = {**CPU_MODEL_WRAPPER_CFG, **wrapper, 'device_ids': None}
+    wrapper = cfg.get('model_wrapper_cfg')
+    if wrapper:
+        wrapper = {'type': CPU_MODEL_WRAPPER_CFG['type'], **wrapper}
+    else:
+        wrapper = dict(CPU_MODEL_WRAPPER_CFG,
+                       find_unused_parameters=cfg.get('find_unused_parameters', False))
+    cfg.model_wrapper_cfg = {**wrapper, 'device_ids': None}
     return cfg
 
 

@@ -3,9 +3,10 @@ then tools/test.py on the checkpoint it wrote.
 
 Checks what data-parallel training promises: both replicas end with identical
 parameters, which differ from the initial ones (training happened), the model was
-wrapped in MMDistributedDataParallel over a 2-process gloo group, and the checkpoint
+wrapped in MMDistributedDataParallel over a 2-process gloo group (with mmengine's
+default options: buffers not broadcast, no unused-parameter search), and the checkpoint
 rank 0 wrote holds the same parameters. BN running statistics stay per replica (no
-SyncBN), so only parameters are compared.
+SyncBN, no buffer broadcast), so only parameters are compared.
 """
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ class RankParametersHook(Hook):
         torch.save({
             'params': {k: v.detach().clone() for k, v in model.named_parameters()},
             'wrapper': type(runner.model).__name__,
+            'broadcast_buffers': getattr(runner.model, 'broadcast_buffers', None),
+            'find_unused_parameters': getattr(runner.model, 'find_unused_parameters',
+                                              None),
             'backend': dist.get_backend() if dist.is_initialized() else None,
             'world_size': dist.get_world_size() if dist.is_initialized() else 1,
         }, os.path.join(runner.work_dir, f'{when}_rank{rank}.pth'))
@@ -138,6 +142,7 @@ def test_two_cpu_replicas_end_with_identical_weights(workspace):
              for when in ('before', 'after') for rank in (0, 1)}
     for dump in dumps.values():
         assert dump['wrapper'] == 'MMDistributedDataParallel'
+        assert (dump['broadcast_buffers'], dump['find_unused_parameters']) == (False, False)
         assert (dump['backend'], dump['world_size']) == ('gloo', 2)
     after0, after1 = dumps['after', 0]['params'], dumps['after', 1]['params']
     assert after0.keys() == after1.keys()
@@ -180,6 +185,66 @@ def test_tools_test_evaluates_a_checkpoint_in_our_format(workspace):
     assert sorted(int(p['gt_label']) for p in dumped) == [0] * 4 + [1] * 4
 
 
+def _tools_test_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('tools_test', REPO / 'tools' / 'test.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def test_only_config(workspace):
+    """The workspace config without anything for training (no optim_wrapper...)."""
+    from mmengine.config import Config
+    root, config, _ = workspace
+    cfg = Config.fromfile(str(config), import_custom_modules=False)
+    for key in ('optim_wrapper', 'param_scheduler', 'train_dataloader', 'train_cfg',
+                'custom_hooks', 'custom_imports'):
+        cfg.pop(key, None)
+    cfg.custom_imports = dict(imports=['regnet_plugin'], allow_failed_imports=False)
+    cfg.test_cfg = dict(type='TestLoop')
+    path = root / 'regnety_200mf_test_only.py'
+    cfg.dump(str(path))
+    return path
+
+
+def test_tools_test_amp_sets_test_cfg_fp16(test_only_config, tmp_path):
+    """--amp turns on the test loop's autocast (test_cfg.fp16), which is what a test
+    run uses; it needs no optim_wrapper and no GPU to configure."""
+    tools_test = _tools_test_module()
+    common = [str(test_only_config), str(tmp_path / 'ckpt.pth'),
+              '--work-dir', str(tmp_path)]
+    cfg = tools_test.make_config(tools_test.parse_args(common + ['--amp']))
+    assert 'optim_wrapper' not in cfg
+    assert cfg.test_cfg == dict(type='TestLoop', fp16=True)   # other keys kept
+    assert cfg.load_from == str(tmp_path / 'ckpt.pth')
+    cfg = tools_test.make_config(tools_test.parse_args(common))
+    assert 'fp16' not in cfg.test_cfg
+    cfg = tools_test.make_config(tools_test.parse_args(
+        common + ['--amp', '--cfg-options', 'test_cfg=None']))
+    assert cfg.test_cfg == dict(fp16=True)
+
+
+@pytest.mark.slow
+def test_tools_test_amp_runs_without_an_optim_wrapper(workspace, test_only_config):
+    """End to end on the CPU (autocast to bfloat16 there) with a test-only config."""
+    import regnet_plugin  # noqa: F401
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    tmp_path, _, env = workspace
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(test_only_config)).model)
+    checkpoint = tmp_path / 'ours_amp.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
+    result = subprocess.run(
+        [sys.executable, str(REPO / 'tools' / 'test.py'), str(test_only_config),
+         str(checkpoint), '--amp', '--work-dir', str(tmp_path / 'test_amp_work')],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert 'accuracy/top1' in result.stdout + result.stderr
+
+
 def test_prepare_config_applies_the_command_line(workspace, monkeypatch):
     """--work-dir, --resume (auto or a path), --cfg-options; bad launcher/--amp on CPU."""
     from regnet_plugin.launch import prepare_config, setup_launcher
@@ -201,3 +266,24 @@ def test_prepare_config_applies_the_command_line(workspace, monkeypatch):
         # without a GPU and without a launcher nothing distributed is set up
         cfg = setup_launcher(prepare_config(str(config)), 'none')
         assert 'model_wrapper_cfg' not in cfg
+
+
+def test_cpu_ddp_wrapper_has_mmengines_defaults(workspace, monkeypatch):
+    """Without CUDA, setup_launcher builds mmengine's default DDP wrapper
+    (Runner.wrap_model: broadcast_buffers=False, find_unused_parameters from the config)
+    minus device ids; a config's own wrapper is kept (device_ids forced to None)."""
+    from regnet_plugin import launch
+    root, config, _ = workspace
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(launch, 'init_cpu_process_group', lambda launcher: None)
+    cfg = launch.setup_launcher(launch.prepare_config(str(config)), 'pytorch')
+    assert cfg.model_wrapper_cfg == dict(type='MMDistributedDataParallel', device_ids=None,
+                                         broadcast_buffers=False,
+                                         find_unused_parameters=False)
+    cfg = launch.prepare_config(str(config), cfg_options={'find_unused_parameters': True})
+    assert launch.setup_launcher(cfg, 'pytorch').model_wrapper_cfg.find_unused_parameters
+    own = dict(type='MMDistributedDataParallel', device_ids=[0], static_graph=True)
+    cfg = launch.prepare_config(str(config), cfg_options={'model_wrapper_cfg': own})
+    assert launch.setup_launcher(cfg, 'slurm').model_wrapper_cfg == dict(
+        own, device_ids=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 
 from regnet_plugin.launch import LAUNCHERS, build_runner, prepare_config
 
@@ -23,7 +23,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--work-dir', help='directory for the evaluation logs')
     parser.add_argument('--out', help='also dump the raw predictions to this .pkl file')
     parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (needs a GPU)')
+                        help='mixed-precision inference (test_cfg.fp16: autocast, float16 '
+                             'on a GPU, bfloat16 on the CPU)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. test_dataloader.batch_size=64')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
@@ -33,13 +34,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def make_config(args: argparse.Namespace) -> Config:
+    """The config with the command line applied. ``--amp`` sets ``test_cfg.fp16`` (the
+    test loop's autocast), as MMPretrain's tools/test.py does: testing builds no
+    optimizer wrapper, so switching that to AMP would be ignored (or fail without one)."""
+    cfg = prepare_config(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
+                         launcher=args.launcher, load_from=args.checkpoint)
+    if args.amp:
+        cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
+    return cfg
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise SystemExit(f'--out must be a .pkl/.pickle file, got {args.out!r}')
-    cfg = prepare_config(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
-                         launcher=args.launcher, amp=args.amp, load_from=args.checkpoint)
-    runner = build_runner(cfg)
+    runner = build_runner(make_config(args))
     if args.out is not None:
         from mmengine.evaluator import DumpResults
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
