@@ -14,18 +14,20 @@ Shared by ``tools/model_info.py`` and the backbone's ``arch=`` argument. Accepte
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from .presets import get_preset, is_preset
-from .regnet import RegNetParams
+from .presets import get_preset
+from .regnet import MM_ARCH_KEYS, RegNetParams
 from .spec import AnyNetSpec
 
 _REGNET_KEYS = tuple(f.name for f in dataclasses.fields(RegNetParams))
-_MM_KEYS = ('w0', 'wa', 'wm', 'group_w', 'depth', 'bot_mul')
-_LIST_KEYS = ('depths', 'widths', 'strides', 'bottleneck_ratios', 'group_widths',
-              'se_ratios', 'stem_width')
+_REGNET_REQUIRED = {f.name for f in dataclasses.fields(RegNetParams)
+                    if f.default is dataclasses.MISSING}
+#: the arguments of ``AnyNetSpec.from_lists``
+_LIST_KEYS = tuple(inspect.signature(AnyNetSpec.from_lists).parameters)
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,12 @@ def arch_from_mapping(data: Mapping[str, Any]) -> Arch:
     if 'group_w' in keys or 'bot_mul' in keys:
         return Arch(*_regnet(RegNetParams.from_mm_arch(dict(data))))
     bad = sorted(keys - set(_REGNET_KEYS))
-    missing = sorted({'depth', 'w0', 'wa', 'wm', 'group_width'} - keys)
+    missing = sorted(_REGNET_REQUIRED - keys)
     if bad or missing:
         raise ValueError(
             f'cannot read architecture keys {sorted(keys)}: unknown {bad}, missing '
             f'{missing}. Accepted: RegNet parameters {list(_REGNET_KEYS)}; '
-            f'MMPretrain arch {list(_MM_KEYS)}; per-stage lists {list(_LIST_KEYS)}; '
+            f'MMPretrain arch {list(MM_ARCH_KEYS)}; per-stage lists {list(_LIST_KEYS)}; '
             f"or an AnyNetSpec dict with 'stages'")
     return Arch(*_regnet(RegNetParams(**dict(data))))
 
@@ -120,9 +122,8 @@ def parse_arch(arch: str | Sequence[str] | Mapping[str, Any] | AnyNetSpec | RegN
             return arch_from_mapping(data)
         if '=' in text:
             return arch_from_mapping(parse_key_values(text.split()))
-        if is_preset(text):
-            return Arch(*_regnet(get_preset(text)), preset=text)
-        get_preset(text)  # raises ValueError with the valid names and a suggestion
+        # unknown names: get_preset raises ValueError with the valid names and a hint
+        return Arch(*_regnet(get_preset(text)), preset=text)
     if isinstance(arch, Sequence) and not isinstance(arch, str) and arch \
             and all(isinstance(t, str) for t in arch):
         if len(arch) == 1:

@@ -15,6 +15,13 @@ from .spec import AnyNetSpec
 IMAGE_CHANNELS = 3
 
 
+def conv_cost(w_in, w_out, k: int, h, w, groups=1, bias: bool = False) -> tuple:
+    """(flops, params, acts) of a k x k conv with an h x w output; ints or int arrays."""
+    flops = k * k * w_in * w_out * h * w // groups + (w_out * h * w if bias else 0)
+    params = k * k * w_in * w_out // groups + (w_out if bias else 0)
+    return flops, params, w_out * h * w
+
+
 @dataclass
 class Complexity:
     """Running totals at a spatial size (h, w), as the network is walked."""
@@ -30,9 +37,10 @@ class Complexity:
         """A k x k conv with padding k // 2 (the output replaces the current size)."""
         h = (self.h - 1) // stride + 1
         w = (self.w - 1) // stride + 1
-        self.flops += k * k * w_in * w_out * h * w // groups + (w_out * h * w if bias else 0)
-        self.params += k * k * w_in * w_out // groups + (w_out if bias else 0)
-        self.acts += w_out * h * w
+        flops, params, acts = conv_cost(w_in, w_out, k, h, w, groups, bias)
+        self.flops += flops
+        self.params += params
+        self.acts += acts
         self.h, self.w = h, w
         return self
 

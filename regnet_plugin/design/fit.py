@@ -12,7 +12,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from .regnet import QUANTUM
+from .regnet import QUANTUM, quantized_linear_floats
 
 #: Coarse grid sizes, then this many zoom rounds around the best point.
 #: w0 candidates lie within this factor of the first observed width.
@@ -35,12 +35,9 @@ def predicted_widths(depth: int, w0: np.ndarray, wa: np.ndarray, wm: np.ndarray,
                      q: int = QUANTUM) -> np.ndarray:
     """Quantized linear widths for many (w0, wa, wm) at once: shape (..., depth).
 
-    Same float64 operations, in the same order, as ``quantized_linear_widths``.
+    ``quantized_linear_widths``' rule itself, broadcast, as floats.
     """
-    w0, wa, wm = (np.asarray(v, dtype=float)[..., None] for v in (w0, wa, wm))
-    u = np.arange(depth) * wa + w0
-    s = np.round(np.log(u / w0) / np.log(wm))
-    return np.round(np.divide(w0 * np.power(wm, s), q)) * q
+    return quantized_linear_floats(depth, w0, wa, wm, q)[0]
 
 
 def fit_error(predicted: np.ndarray, observed: np.ndarray) -> np.ndarray:

@@ -21,6 +21,33 @@ QUANTUM = 8
 #:                 ``_make_divisible`` with its 90% rule), needed to load its checkpoints.
 WIDTH_ROUNDINGS = ('pycls', 'torchvision')
 
+#: The keys of MMPretrain/MMDetection's RegNet arch dict (``RegNetParams.from_mm_arch``).
+MM_ARCH_KEYS = ('w0', 'wa', 'wm', 'group_w', 'depth', 'bot_mul')
+
+
+def block_exponents(j, w0, wa, wm):
+    """s_j = round(log(u_j / w0) / log(wm)) with u_j = w0 + wa * j (SPEC 2 step 2).
+
+    Float64 numpy, elementwise with broadcasting; the one place this rule is written.
+    """
+    return np.round(np.log((j * wa + w0) / w0) / np.log(wm))
+
+
+def quantize_widths(w0, wm, s, q: int = QUANTUM):
+    """w = round(w0 * wm^s / q) * q (SPEC 2 step 2), as floats, with broadcasting."""
+    return np.round(np.divide(w0 * np.power(wm, s), q)) * q
+
+
+def quantized_linear_floats(depth: int, w0, wa, wm, q: int = QUANTUM
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """Float widths and exponents of ``quantized_linear_widths``, shape (..., depth).
+
+    Array parameters (broadcast against each other) give many networks at once.
+    """
+    w0, wa, wm = (np.asarray(v, dtype=float)[..., None] for v in (w0, wa, wm))
+    s = block_exponents(np.arange(depth), w0, wa, wm)
+    return quantize_widths(w0, wm, s, q), s
+
 
 def quantized_linear_widths(depth: int, w0: float, wa: float, wm: float,
                             q: int = QUANTUM) -> tuple[np.ndarray, np.ndarray]:
@@ -28,10 +55,19 @@ def quantized_linear_widths(depth: int, w0: float, wa: float, wm: float,
 
     u_j = w0 + wa * j; s_j = round(log(u_j / w0) / log(wm)); w_j = round(w0 * wm^s_j / q) * q
     """
-    u = np.arange(depth) * wa + w0
-    s = np.round(np.log(u / w0) / np.log(wm))
-    w = np.round(np.divide(w0 * np.power(wm, s), q)) * q
+    w, s = quantized_linear_floats(depth, w0, wa, wm, q)
     return w.astype(int), s.astype(int)
+
+
+def adjust_compatibility_arrays(widths, bottleneck_ratios, group_widths
+                                ) -> tuple[np.ndarray, np.ndarray]:
+    """SPEC 2.4 elementwise on arrays (int64 results): see ``adjust_block_compatibility``."""
+    mul = 1.0 / np.asarray(bottleneck_ratios, dtype=float)   # pycls' bottleneck multiplier
+    v = np.maximum(1, np.asarray(widths) * mul).astype(np.int64)
+    g = np.minimum(group_widths, v).astype(np.int64)
+    m = np.where(mul > 1, np.lcm(g, mul.astype(np.int64)), g)
+    v = np.maximum(m, (np.round(v / m) * m).astype(np.int64))
+    return (v / mul).astype(np.int64), g
 
 
 def adjust_block_compatibility(widths: list[int], bottleneck_ratios: list[float],
@@ -40,16 +76,8 @@ def adjust_block_compatibility(widths: list[int], bottleneck_ratios: list[float]
 
     Returns the adjusted stage widths and group widths.
     """
-    out_w, out_g = [], []
-    for w, b, g in zip(widths, bottleneck_ratios, group_widths):
-        mul = 1.0 / b                      # pycls' bottleneck multiplier
-        v = int(max(1, w * mul))
-        g = int(min(g, v))
-        m = int(np.lcm(g, int(mul))) if mul > 1 else g
-        v = max(m, int(round(v / m) * m))
-        out_w.append(int(v / mul))
-        out_g.append(g)
-    return out_w, out_g
+    out_w, out_g = adjust_compatibility_arrays(widths, bottleneck_ratios, group_widths)
+    return out_w.tolist(), out_g.tolist()
 
 
 def _make_divisible(value: float, divisor: int) -> int:
@@ -157,7 +185,7 @@ class RegNetParams:
     def from_mm_arch(cls, arch: Mapping[str, Any], se_ratio: float = 0.0,
                      **kwargs: Any) -> 'RegNetParams':
         """From MMPretrain/MMDetection's arch dict (w0, wa, wm, group_w, depth, bot_mul)."""
-        required = {'w0', 'wa', 'wm', 'group_w', 'depth', 'bot_mul'}
+        required = set(MM_ARCH_KEYS)
         keys = set(arch)
         if keys != required:
             missing, extra = sorted(required - keys), sorted(keys - required)

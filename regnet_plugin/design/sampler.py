@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .complexity import IMAGE_CHANNELS, ComplexityReport, _size, complexity
+from .complexity import IMAGE_CHANNELS, ComplexityReport, _size, complexity, conv_cost
 from .spaces import Batch, DesignSpace, get_space
 from .spec import AnyNetSpec
 
@@ -40,25 +40,20 @@ def stage_arrays_complexity(depths: np.ndarray, widths: np.ndarray,
     n, num_stages = depths.shape
     strides = [2] * num_stages if strides is None else list(strides)
 
-    def conv(w_in, w_out, k, hh, ww, groups=1, bias=False):
-        f = k * k * w_in * w_out * hh * ww // groups + (w_out * hh * ww if bias else 0)
-        p = k * k * w_in * w_out // groups + (w_out if bias else 0)
-        return f, p, w_out * hh * ww
-
     def se(w_in, wb):
         w_se = np.round(se_ratio * w_in).astype(np.int64)
         on = w_se > 0
-        f1, p1, a1 = conv(wb, w_se, 1, 1, 1, bias=True)
-        f2, p2, a2 = conv(w_se, wb, 1, 1, 1, bias=True)
+        f1, p1, a1 = conv_cost(wb, w_se, 1, 1, 1, bias=True)
+        f2, p2, a2 = conv_cost(w_se, wb, 1, 1, 1, bias=True)
         return (f1 + f2) * on, (p1 + p2) * on, (a1 + a2) * on
 
     def block(w_in, w_out, wb, g, stride, hh, ww):
         ho, wo = (hh - 1) // stride + 1, (ww - 1) // stride + 1
-        parts = [conv(w_in, wb, 1, hh, ww), conv(wb, wb, 3, ho, wo, g),
-                 conv(wb, w_out, 1, ho, wo)]
+        parts = [conv_cost(w_in, wb, 1, hh, ww), conv_cost(wb, wb, 3, ho, wo, g),
+                 conv_cost(wb, w_out, 1, ho, wo)]
         bn = 2 * wb + 2 * wb + 2 * w_out
         proj = (w_in != w_out) | (stride != 1)
-        pf, pp, pa = conv(w_in, w_out, 1, ho, wo)
+        pf, pp, pa = conv_cost(w_in, w_out, 1, ho, wo)
         parts.append((pf * proj, (pp + 2 * w_out) * proj, pa * proj))
         if se_ratio:
             parts.append(se(w_in, wb))
@@ -67,7 +62,7 @@ def stage_arrays_complexity(depths: np.ndarray, widths: np.ndarray,
         a = sum(x[2] for x in parts)
         return f, p, a, ho, wo
 
-    sf, sp, sa = conv(IMAGE_CHANNELS, stem_width, 3, (h - 1) // 2 + 1, (w - 1) // 2 + 1)
+    sf, sp, sa = conv_cost(IMAGE_CHANNELS, stem_width, 3, (h - 1) // 2 + 1, (w - 1) // 2 + 1)
     flops = np.full(n, sf, dtype=np.int64)
     params = np.full(n, sp + 2 * stem_width, dtype=np.int64)
     acts = np.full(n, sa, dtype=np.int64)

@@ -24,6 +24,7 @@ of AnyNetX_A when it comes from g = 16 at a bottleneck width of 12).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Sequence
@@ -31,12 +32,13 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from .complexity import complexity
-from .regnet import QUANTUM, RegNetParams, adjust_block_compatibility
+from .presets import SE_RATIO_Y
+from .regnet import (QUANTUM, RegNetParams, adjust_compatibility_arrays, block_exponents,
+                     quantize_widths)
 from .spec import NUM_STAGES, STEM_WIDTH, AnyNetSpec
 
 #: Sampling quanta of the RegNet parameters (pycls' regnet_sampler).
 W0_QUANTUM, WA_QUANTUM, WM_QUANTUM = 8, 0.1, 0.001
-SE_RATIO_Y = 0.25
 
 
 # -- random draws (vectorised versions of pycls.sweep.random) ---------------------
@@ -50,6 +52,17 @@ def _from_steps(steps: np.ndarray, q: float) -> np.ndarray:
     return steps / inv
 
 
+def _steps(low: float, high: float, q: float) -> tuple[int, int]:
+    """First and last k with k * q in [low, high] (tolerant of decimal quanta)."""
+    return math.ceil(low / q - 1e-9), math.floor(high / q + 1e-9)
+
+
+def _grid(low: float, high: float, q: float) -> np.ndarray:
+    """Every multiple of q in [low, high], increasing."""
+    first, last = _steps(low, high, q)
+    return _from_steps(np.arange(first, last + 1), q)
+
+
 def log_uniform(rng: np.random.Generator, low: float, high: float, q: float,
                 n: int) -> np.ndarray:
     """Log-uniform on [low, high], quantized to multiples of q (pycls' log_uniform).
@@ -59,7 +72,7 @@ def log_uniform(rng: np.random.Generator, low: float, high: float, q: float,
     """
     f = np.exp(-rng.uniform(-np.log(high), -np.log(low - min(q, low / 2)), n))
     steps = np.ceil(f / q)
-    steps = np.clip(steps, math.ceil(low / q - 1e-9), math.floor(high / q + 1e-9))
+    steps = np.clip(steps, *_steps(low, high, q))
     return _from_steps(steps, q)
 
 
@@ -70,7 +83,7 @@ def uniform(rng: np.random.Generator, low: float, high: float, q: float,
     Draws f in [low, high + q) and rounds down, so each multiple is equally likely.
     """
     steps = np.floor(rng.uniform(low, high + q, n) / q)
-    steps = np.clip(steps, math.ceil(low / q - 1e-9), math.floor(high / q + 1e-9))
+    steps = np.clip(steps, *_steps(low, high, q))
     return _from_steps(steps, q)
 
 
@@ -85,19 +98,6 @@ def _check_distribution(name: str, value: str) -> None:
 
 def choice(rng: np.random.Generator, values: Sequence[float], n: int) -> np.ndarray:
     return np.asarray(values)[rng.integers(0, len(values), n)]
-
-
-# -- vectorised group compatibility (identical to adjust_block_compatibility) ------
-def adjust_compatibility_arrays(widths: np.ndarray, bottleneck_ratios: np.ndarray,
-                                group_widths: np.ndarray
-                                ) -> tuple[np.ndarray, np.ndarray]:
-    """SPEC 2.4 elementwise on arrays; same float operations as the scalar version."""
-    mul = 1.0 / np.asarray(bottleneck_ratios, dtype=float)
-    v = np.maximum(1, widths * mul).astype(np.int64)
-    g = np.minimum(group_widths, v).astype(np.int64)
-    m = np.where(mul > 1, np.lcm(g, mul.astype(np.int64)), g)
-    v = np.maximum(m, (np.round(v / m) * m).astype(np.int64))
-    return (v / mul).astype(np.int64), g
 
 
 @dataclass
@@ -186,9 +186,6 @@ class DesignSpace:
         _check_param_names(type(self), changes)
         return dataclasses.replace(self, **changes)
 
-    def config(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 def _check_param_names(cls: type, params: dict[str, Any]) -> None:
     valid = [f.name for f in dataclasses.fields(cls)]
@@ -198,8 +195,10 @@ def _check_param_names(cls: type, params: dict[str, Any]) -> None:
                          f'valid parameters: {valid}')
 
 
-def _check_range(name: str, value: Any, minimum: float, integer: bool = False
-                 ) -> tuple:
+def _check_range(name: str, value: Any, minimum: float, integer: bool = False,
+                 multiple_of: int | None = None, multiple_name: str = '') -> tuple:
+    """A (low, high) pair with minimum <= low <= high (bounds multiples of
+    ``multiple_of`` if given; ``multiple_name`` names it in the message)."""
     try:
         low, high = value
     except (TypeError, ValueError):
@@ -208,6 +207,10 @@ def _check_range(name: str, value: Any, minimum: float, integer: bool = False
         raise ValueError(f'{name} must hold integers, got {value!r}')
     if not minimum <= low <= high:
         raise ValueError(f'{name} must satisfy {minimum} <= low <= high, got {value!r}')
+    if multiple_of is not None and (low % multiple_of or high % multiple_of):
+        raise ValueError(f'{name} bounds must be multiples of '
+                         f'{multiple_name + " " if multiple_name else ""}{multiple_of}, '
+                         f'got {value!r}')
     return (int(low), int(high)) if integer else (float(low), float(high))
 
 
@@ -224,6 +227,23 @@ def _check_values(name: str, values: Any, minimum: float, integer: bool = False
             kind = 'integers' if integer else 'numbers'
             raise ValueError(f'{name} must hold {kind} >= {minimum}, got {values!r}')
     return tuple(int(v) for v in values) if integer else tuple(float(v) for v in values)
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f'{name} must be an integer >= {minimum}, got {value!r}')
+
+
+def _validate_common(space: 'AnyNetSpace | RegNetSpace') -> None:
+    """Checks (and normalises) the parameters both space families have."""
+    set_ = functools.partial(object.__setattr__, space)
+    _check_int('num_stages', space.num_stages, 1)
+    set_('depth_range', _check_range('depth_range', space.depth_range, 1, True))
+    set_('bottleneck_ratios',
+         _check_values('bottleneck_ratios', space.bottleneck_ratios, 1e-9))
+    set_('group_widths', _check_values('group_widths', space.group_widths, 1, True))
+    if not 0 <= space.se_ratio < 1:
+        raise ValueError(f'se_ratio must be in [0, 1), got {space.se_ratio!r}')
 
 
 # ==================================================================================
@@ -260,25 +280,13 @@ class AnyNetSpace(DesignSpace):
     kind: ClassVar[str] = 'anynet'
 
     def __post_init__(self) -> None:
-        if not isinstance(self.num_stages, int) or self.num_stages < 1:
-            raise ValueError(f'num_stages must be an integer >= 1, got {self.num_stages!r}')
+        _validate_common(self)
         q = self.width_quantum
-        if isinstance(q, bool) or not isinstance(q, int) or q < 1:
-            raise ValueError(f'width_quantum must be an integer >= 1, got {q!r}')
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        set_('depth_range', _check_range('depth_range', self.depth_range, 1, True))
-        wr = _check_range('width_range', self.width_range, q, True)
-        if wr[0] % q or wr[1] % q:
-            raise ValueError(f'width_range bounds must be multiples of width_quantum '
-                             f'{q}, got {self.width_range!r}')
-        set_('width_range', wr)
-        set_('bottleneck_ratios',
-             _check_values('bottleneck_ratios', self.bottleneck_ratios, 1e-9))
-        set_('group_widths', _check_values('group_widths', self.group_widths, 1, True))
-        if not 0 <= self.se_ratio < 1:
-            raise ValueError(f'se_ratio must be in [0, 1), got {self.se_ratio!r}')
-        _check_distribution('depth_distribution', self.depth_distribution)
-        _check_distribution('width_distribution', self.width_distribution)
+        _check_int('width_quantum', q, 1)
+        object.__setattr__(self, 'width_range', _check_range(
+            'width_range', self.width_range, q, True, q, 'width_quantum'))
+        for dim in ('depth', 'width'):
+            _check_distribution(f'{dim}_distribution', getattr(self, f'{dim}_distribution'))
 
     # -- counting ---------------------------------------------------------
     @property
@@ -340,26 +348,15 @@ class AnyNetSpace(DesignSpace):
         return Batch(self, depths, adj_w, bs.astype(float), adj_g, valid, params)
 
     def _draw_from_batch(self, batch: Batch, i: int) -> Draw:
-        raw = {k: v[i].tolist() for k, v in batch.params.items()}
-        widths, groups = adjust_block_compatibility(
-            raw['widths'], [float(b) for b in raw['bottleneck_ratios']],
-            raw['group_widths'])
-        spec = AnyNetSpec.from_lists(raw['depths'], widths, [2] * self.num_stages,
-                                     [float(b) for b in raw['bottleneck_ratios']],
-                                     groups, self.se_ratio, self.stem_width)
-        return Draw(spec, raw)
+        # the batch holds the draw after group compatibility (adjust_compatibility_arrays)
+        spec = AnyNetSpec.from_lists(batch.depths[i].tolist(), batch.widths[i].tolist(),
+                                     [2] * self.num_stages,
+                                     batch.bottleneck_ratios[i].tolist(),
+                                     batch.group_widths[i].tolist(), self.se_ratio,
+                                     self.stem_width)
+        return Draw(spec, {k: v[i].tolist() for k, v in batch.params.items()})
 
     # -- membership ---------------------------------------------------------
-    def _stage_image(self) -> set[tuple[int, float, int]]:
-        """All (width, b, g) a stage can have after compatibility, with the raw (b, g)."""
-        image = set()
-        for w in range(self.width_range[0], self.width_range[1] + 1, self.width_quantum):
-            for b in self.bottleneck_ratios:
-                for g in self.group_widths:
-                    (aw,), (ag,) = adjust_block_compatibility([w], [b], [g])
-                    image.add((aw, b, ag, g))
-        return image
-
     def contains(self, spec: Any) -> bool:
         """Is ``spec`` the (compatibility-adjusted) image of a draw of this space?
 
@@ -377,7 +374,8 @@ class AnyNetSpace(DesignSpace):
         lo, hi = self.depth_range
         if not all(lo <= d <= hi for d in spec.depths):
             return False
-        image = _cached_image(self)
+        image = _stage_image(self.width_range, self.width_quantum, self.bottleneck_ratios,
+                             self.group_widths)
         raw_gs = []
         for st in spec.stages:
             gs = image.get((st.width, st.bottleneck_ratio, st.group_width))
@@ -386,7 +384,7 @@ class AnyNetSpace(DesignSpace):
             raw_gs.append(gs)
         if self.shared_bottleneck and len(set(spec.bottleneck_ratios)) != 1:
             return False
-        if self.shared_group and not set.intersection(*raw_gs):
+        if self.shared_group and not frozenset.intersection(*raw_gs):
             return False
         if self.nondecreasing_widths and any(
                 a > b for a, b in zip(spec.widths, spec.widths[1:])):
@@ -397,18 +395,20 @@ class AnyNetSpace(DesignSpace):
         return True
 
 
-_IMAGE_CACHE: dict[Any, dict] = {}
-
-
-def _cached_image(space: AnyNetSpace) -> dict[tuple[int, float, int], set[int]]:
-    key = (space.width_range, space.width_quantum, space.bottleneck_ratios,
-           space.group_widths)
-    if key not in _IMAGE_CACHE:
-        table: dict[tuple[int, float, int], set[int]] = {}
-        for aw, b, ag, g in space._stage_image():
-            table.setdefault((aw, b, ag), set()).add(g)
-        _IMAGE_CACHE[key] = table
-    return _IMAGE_CACHE[key]
+@functools.lru_cache(maxsize=None)
+def _stage_image(width_range: tuple[int, int], width_quantum: int,
+                 bottleneck_ratios: tuple[float, ...], group_widths: tuple[int, ...]
+                 ) -> dict[tuple[int, float, int], frozenset[int]]:
+    """What one stage can be after compatibility: (width, b, group width) -> the raw
+    group widths that give it, over every raw (width, b, g) choice."""
+    W, B, G = (a.ravel() for a in np.meshgrid(
+        np.arange(width_range[0], width_range[1] + 1, width_quantum),
+        np.array(bottleneck_ratios, dtype=float), np.array(group_widths), indexing='ij'))
+    adj_w, adj_g = adjust_compatibility_arrays(W, B, G)
+    table: dict[tuple[int, float, int], set[int]] = {}
+    for aw, b, ag, g in zip(adj_w.tolist(), B.tolist(), adj_g.tolist(), G.tolist()):
+        table.setdefault((aw, b, ag), set()).add(g)
+    return {k: frozenset(v) for k, v in table.items()}
 
 
 # ==================================================================================
@@ -428,14 +428,13 @@ def regnet_stage_arrays(d: np.ndarray, w0: np.ndarray, wa: np.ndarray, wm: np.nd
     j = np.arange(dmax)
     mask = j[None, :] < d[:, None]
     w0f, waf, wmf = (np.asarray(v, dtype=float)[:, None] for v in (w0, wa, wm))
-    u = j * waf + w0f
-    s = np.where(mask, np.round(np.log(u / w0f) / np.log(wmf)), -1)
+    s = np.where(mask, block_exponents(j, w0f, waf, wmf), -1)
     depths = np.stack([np.count_nonzero(s == i, axis=1) for i in range(num_stages)], 1)
     max_s = s.max(axis=1) + 1 if dmax else np.zeros(n)
     ok = (max_s == num_stages) & np.all(depths > 0, axis=1)
     # raw width of stage i: the block rule at s = i (same float operations)
     exps = np.arange(num_stages, dtype=float)[None, :]
-    widths = (np.round(np.divide(w0f * np.power(wmf, exps), q)) * q).astype(np.int64)
+    widths = quantize_widths(w0f, wmf, exps, q).astype(np.int64)
     ok &= np.all(np.diff(widths, axis=1) > 0, axis=1)   # distinct (and increasing)
     return depths.astype(np.int64), widths, ok
 
@@ -480,27 +479,16 @@ class RegNetSpace(DesignSpace):
     kind: ClassVar[str] = 'regnet'
 
     def __post_init__(self) -> None:
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        set_('depth_range', _check_range('depth_range', self.depth_range, 1, True))
-        w0r = _check_range('w0_range', self.w0_range, W0_QUANTUM, True)
-        if w0r[0] % W0_QUANTUM or w0r[1] % W0_QUANTUM:
-            raise ValueError(f'w0_range bounds must be multiples of {W0_QUANTUM}, '
-                             f'got {self.w0_range!r}')
-        set_('w0_range', w0r)
+        _validate_common(self)
+        set_ = functools.partial(object.__setattr__, self)
+        set_('w0_range', _check_range('w0_range', self.w0_range, W0_QUANTUM, True,
+                                      W0_QUANTUM))
         set_('wa_range', _check_range('wa_range', self.wa_range, WA_QUANTUM))
         wmr = _check_range('wm_range', self.wm_range, 1.0)
         if wmr[0] <= 1:
             raise ValueError(f'wm_range must satisfy 1 < low <= high, got {self.wm_range!r}')
         set_('wm_range', wmr)
-        set_('bottleneck_ratios',
-             _check_values('bottleneck_ratios', self.bottleneck_ratios, 1e-9))
-        set_('group_widths', _check_values('group_widths', self.group_widths, 1, True))
-        if not 0 <= self.se_ratio < 1:
-            raise ValueError(f'se_ratio must be in [0, 1), got {self.se_ratio!r}')
-        if not isinstance(self.num_stages, int) or self.num_stages < 1:
-            raise ValueError(f'num_stages must be an integer >= 1, got {self.num_stages!r}')
-        if not isinstance(self.size_levels, int) or self.size_levels < 1:
-            raise ValueError(f'size_levels must be an integer >= 1, got {self.size_levels!r}')
+        _check_int('size_levels', self.size_levels, 1)
         for dim in ('depth', 'w0', 'wa', 'wm'):
             _check_distribution(f'{dim}_distribution', getattr(self, f'{dim}_distribution'))
 
@@ -531,9 +519,7 @@ class RegNetSpace(DesignSpace):
         # Cheap pre-check on the last block alone (exponents never decrease along the
         # network): only rows whose last exponent is num_stages - 1 can have
         # num_stages stages; the per-block arrays are built for those rows only.
-        w0f = np.asarray(w0, dtype=float)
-        u_last = (d - 1) * np.asarray(wa, dtype=float) + w0f
-        s_last = np.round(np.log(u_last / w0f) / np.log(np.asarray(wm, dtype=float)))
+        s_last = block_exponents(d - 1, *(np.asarray(v, dtype=float) for v in (w0, wa, wm)))
         rows = np.flatnonzero(s_last == s - 1)
         depths = np.ones((n, s), dtype=np.int64)
         raw_w = np.full((n, s), QUANTUM, dtype=np.int64)
@@ -565,12 +551,6 @@ class RegNetSpace(DesignSpace):
         return Draw(rp.to_spec(), rp.to_dict(), rp)
 
     # -- membership -----------------------------------------------------------------
-    def _on_grid(self, value: float, low: float, high: float, q: float) -> bool:
-        if not low <= value <= high:
-            return False
-        steps = round(value / q)
-        return bool(_from_steps(np.array([steps]), q)[0] == value)
-
     def contains_params(self, params: RegNetParams) -> bool:
         """Are these parameters a point of the space (and a kept, 4-stage model)?
 
@@ -581,7 +561,8 @@ class RegNetSpace(DesignSpace):
                 or params.width_rounding != 'pycls'):
             return False
         if not (self.depth_range[0] <= params.depth <= self.depth_range[1]
-                and self._on_grid(params.w0, *self.w0_range, W0_QUANTUM)
+                # on the w0 grid: RegNetParams makes w0 a multiple of QUANTUM (8)
+                and self.w0_range[0] <= params.w0 <= self.w0_range[1]
                 and self.wa_range[0] <= params.wa <= self.wa_range[1]
                 and self.wm_range[0] <= params.wm <= self.wm_range[1]
                 and params.group_width in self.group_widths
@@ -628,24 +609,16 @@ class RegNetSpace(DesignSpace):
         target_w = np.array(spec.widths)
         target_g = np.array(spec.group_widths)
         target_d = np.array(spec.depths)
-        lo, hi = self.wm_range
-        wm_grid = _from_steps(np.arange(math.ceil(lo / WM_QUANTUM - 1e-9),
-                                        math.floor(hi / WM_QUANTUM + 1e-9) + 1), WM_QUANTUM)
-        lo, hi = self.wa_range
-        wa_grid = _from_steps(np.arange(math.ceil(lo / WA_QUANTUM - 1e-9),
-                                        math.floor(hi / WA_QUANTUM + 1e-9) + 1), WA_QUANTUM)
+        wm_grid, wa_grid = _grid(*self.wm_range, WM_QUANTUM), _grid(*self.wa_range, WA_QUANTUM)
         exps = np.arange(s, dtype=float)
+        w0s = np.arange(self.w0_range[0], self.w0_range[1] + 1, W0_QUANTUM)
         for g in self.group_widths:
-            for w0 in range(self.w0_range[0], self.w0_range[1] + 1, W0_QUANTUM):
-                w_first, g_first = adjust_block_compatibility([w0], [b], [g])
-                if w_first[0] != target_w[0] or g_first[0] != target_g[0]:
-                    continue
+            # the first stage's raw width is w0 itself
+            first_w, first_g = adjust_compatibility_arrays(w0s, b, g)
+            for w0 in w0s[(first_w == target_w[0]) & (first_g == target_g[0])].tolist():
                 # stage widths depend on wm only: raw width of stage i is w0 * wm^i
-                raw = np.round(np.divide(w0 * np.power(wm_grid[:, None], exps), QUANTUM)
-                               ) * QUANTUM
-                aw, ag = adjust_compatibility_arrays(raw.astype(np.int64),
-                                                     np.full(raw.shape, b),
-                                                     np.full(raw.shape, g))
+                raw = quantize_widths(w0, wm_grid[:, None], exps)
+                aw, ag = adjust_compatibility_arrays(raw.astype(np.int64), b, g)
                 wm_ok = wm_grid[np.all((aw == target_w) & (ag == target_g), axis=1)]
                 if not wm_ok.size:
                     continue
