@@ -107,6 +107,12 @@ def test_quantized_linear_widths_by_hand():
     (dict(bottleneck_ratio=0), 'bottleneck_ratio must be > 0'),
     (dict(se_ratio=1.5), r'se_ratio must be in \[0, 1\)'),
     (dict(width_rounding='timm'), 'width_rounding must be one of'),
+    # bools are not numbers here
+    (dict(wa=True), 'wa must be >= 0, got True'),
+    (dict(wm=True), 'wm must be > 1, got True'),
+    (dict(depth=True), 'depth must be an integer >= 1, got True'),
+    (dict(w0=True), 'w0 must be a positive multiple of 8, got True'),
+    (dict(group_width=True), 'group_width must be an integer >= 1, got True'),
 ])
 def test_bad_regnet_params(kwargs, match):
     base = dict(depth=22, w0=24, wa=24.48, wm=2.54, group_width=16)

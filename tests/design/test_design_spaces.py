@@ -1,11 +1,12 @@
 """Design spaces (SPEC 5): sampling, membership, sizes, registry."""
+import json
 import math
 
 import numpy as np
 import pytest
 
 from regnet_plugin.design import (AnyNetSpec, RegNetParams, adjust_block_compatibility,
-                                  complexity, get_preset)
+                                  complexity, get_preset, quantized_linear_widths)
 from regnet_plugin.design.sampler import batch_complexity
 from regnet_plugin.design.spaces import (SPACE_NAMES, AnyNetSpace, RegNetSpace, get_space,
                                          log_uniform)
@@ -107,6 +108,36 @@ def test_anynet_samples_follow_the_rules(name):
         assert space.contains(spec)
 
 
+def test_anynet_compatibility_matches_pycls():
+    """Every AnyNetX stage choice (w, b, g) is adjusted exactly as pycls 0.1.1 does
+    (its adjust_ws_gs_comp takes the bottleneck multiplier 1 / b), scalar and vectorised,
+    and the vectorised draws of every AnyNetX space agree with it."""
+    regnet = pytest.importorskip('pycls.models.regnet')
+    space = get_space('AnyNetX_A')
+    cases = [(w, b, g) for w in range(8, 1025, 8) for b in space.bottleneck_ratios
+             for g in space.group_widths]
+    assert len(cases) == 128 * 3 * 6
+    ws, bs, gs = (list(c) for c in zip(*cases))
+    expected = regnet.adjust_ws_gs_comp(ws, [1 / b for b in bs], gs)
+    assert adjust_block_compatibility(ws, bs, gs) == expected
+    # not vacuous: many choices are changed by the adjustment
+    assert sum(w != e for w, e in zip(ws, expected[0])) > 100
+    assert sum(g != e for g, e in zip(gs, expected[1])) > 30
+    rng = np.random.default_rng(6)
+    for name in ANYNET:
+        batch = get_space(name).draw_batch(rng, 500)
+        raw = batch.params
+        for i in range(len(batch)):
+            exp_w, exp_g = regnet.adjust_ws_gs_comp(
+                raw['widths'][i].tolist(), (1 / raw['bottleneck_ratios'][i]).tolist(),
+                raw['group_widths'][i].tolist())
+            assert (batch.widths[i].tolist(), batch.group_widths[i].tolist()) == \
+                (exp_w, exp_g)
+            if batch.valid[i]:
+                spec = batch.draw(i).spec
+                assert (spec.widths, spec.group_widths) == (exp_w, exp_g)
+
+
 def test_anynet_draws_are_spread_log_uniformly():
     rng = np.random.default_rng(5)
     widths = log_uniform(rng, 8, 1024, 8, 20000)
@@ -170,9 +201,16 @@ def test_regnet_samples_follow_the_rules(name):
     for _ in range(40):
         draw = space.draw(rng)
         p = draw.regnet
-        assert isinstance(p, RegNetParams) and draw.params == p.to_dict()
-        assert draw.spec == p.to_spec()
-        assert draw.spec.num_stages == 4
+        assert isinstance(p, RegNetParams)
+        # params are JSON friendly and rebuild the drawn RegNet
+        assert json.loads(json.dumps(draw.params)) == draw.params
+        assert RegNetParams(**draw.params) == p
+        # on pycls' sampling grid: wa a multiple of 0.1, wm of 0.001
+        assert p.wa == round(p.wa, 1) and p.wm == round(p.wm, 3)
+        assert draw.spec.num_stages == 4 and draw.spec.depth == p.depth
+        assert draw.spec.bottleneck_ratios == [p.bottleneck_ratio] * 4
+        assert all(g <= p.group_width for g in draw.spec.group_widths)
+        assert draw.spec.widths == sorted(draw.spec.widths)
         assert p.se_ratio == (0.25 if name.startswith('RegNetY') else 0.0)
         lo, hi = (12, 28) if constrained else (1, 63)
         assert lo <= p.depth <= hi
@@ -196,16 +234,18 @@ def test_regnet_batch_agrees_with_scalar_path():
     assert 0 < batch.valid.sum() < 400
     for i in range(400):
         params = space._regnet_params({k: v[i] for k, v in batch.params.items()})
-        n_stages = params.num_stages
-        exps = params.block_widths()
-        if not batch.valid[i]:
-            # rejected: not 4 stages, or exponents skip a value
-            from regnet_plugin.design import quantized_linear_widths
-            _, s = quantized_linear_widths(params.depth, params.w0, params.wa, params.wm)
-            assert n_stages != 4 or s.max() + 1 != 4, params
+        block_widths, exps = quantized_linear_widths(params.depth, params.w0, params.wa,
+                                                     params.wm)
+        # kept exactly when the exponents are 0..3, all present, with 4 distinct widths
+        four_stages = (set(exps.tolist()) == {0, 1, 2, 3}
+                       and len(set(block_widths.tolist())) == 4)
+        assert bool(batch.valid[i]) == four_stages, params
+        if not four_stages:
             continue
         spec = batch.draw(i).spec
-        assert spec == params.to_spec() and len(exps) == params.depth
+        assert spec == params.to_spec()
+        assert batch.depths[i].tolist() == \
+            np.unique(block_widths, return_counts=True)[1].tolist()
         assert (batch.depths[i].tolist(), batch.widths[i].tolist(),
                 batch.group_widths[i].tolist()) == (spec.depths, spec.widths,
                                                     spec.group_widths)

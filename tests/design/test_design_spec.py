@@ -99,18 +99,7 @@ def test_bad_spec_input():
 
 
 def test_from_lists_rejects_scalars_with_value_error():
-    from regnet_plugin.design import AnyNetSpec
-    import pytest
     with pytest.raises(ValueError, match='depths must be a list'):
         AnyNetSpec.from_lists(1, [32])
     with pytest.raises(ValueError, match='widths must be a list'):
         AnyNetSpec.from_lists([1], 32)
-
-
-def test_regnet_params_reject_bool_wa_wm():
-    from regnet_plugin.design import RegNetParams
-    import pytest
-    with pytest.raises(ValueError, match='wa must be >= 0'):
-        RegNetParams(depth=13, w0=24, wa=True, wm=2.5, group_width=8)
-    with pytest.raises(ValueError, match='wm must be > 1'):
-        RegNetParams(depth=13, w0=24, wa=36.0, wm=True, group_width=8)
