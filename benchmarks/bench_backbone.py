@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """CPU throughput of our backbones against the same architectures elsewhere.
 
-Pairs (ours vs theirs), each with *the same weights* (theirs are mapped into ours, and
-the eval outputs are checked to agree before anything is timed):
+Pairs (ours vs theirs), each with *the same weights* (theirs converted into ours by
+``regnet_plugin.convert.to_ours``, and the eval outputs are checked to agree before
+anything is timed):
 
     RegNetX-400MF  vs timm regnetx_004
     RegNetY-400MF  vs timm regnety_004
@@ -23,7 +24,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import re
 import statistics
 import sys
 import time
@@ -35,6 +35,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from regnet_plugin.convert import OURS, to_ours  # noqa: E402
 from regnet_plugin.models import AnyNet, RegNetX, RegNetY  # noqa: E402
 
 PAIRS = {
@@ -46,34 +47,7 @@ PAIRS = {
 }
 
 
-# -- their models and the key mapping into ours ----------------------------------------
-def timm_key_to_ours(key: str) -> str | None:
-    """timm RegNet key -> ours; None for the classifier head."""
-    if key.startswith('head.') or key.startswith('final_conv.'):
-        return None
-    match = re.match(r'^s(\d+)\.b(\d+)\.(.*)$', key)
-    if not match:
-        return key                                   # stem.conv.*, stem.bn.*
-    rest = match[3]
-    rest = re.sub(r'^conv(\d)\.conv\.', r'conv\1.', rest)
-    rest = re.sub(r'^conv(\d)\.bn\.', r'bn\1.', rest)
-    return f'stage{match[1]}.block{match[2]}.{rest}'   # se.fc*, downsample.conv/bn.*
-
-
-def mmpretrain_key_to_ours(key: str) -> str | None:
-    """MMPretrain RegNet key -> ours."""
-    if key.startswith('conv1.'):
-        return 'stem.conv.' + key[len('conv1.'):]
-    if key.startswith('bn1.'):
-        return 'stem.bn.' + key[len('bn1.'):]
-    match = re.match(r'^layer(\d+)\.(\d+)\.(.*)$', key)
-    if not match:
-        raise KeyError(f'unexpected MMPretrain RegNet key {key}')
-    rest = re.sub(r'^downsample\.0\.', 'downsample.conv.', match[3])
-    rest = re.sub(r'^downsample\.1\.', 'downsample.bn.', rest)
-    return f'stage{match[1]}.block{int(match[2]) + 1}.{rest}'
-
-
+# -- their models, their weights in ours ----------------------------------------------
 class LastFeature(nn.Module):
     """Uniform interface: image batch -> last stage feature map."""
 
@@ -87,16 +61,26 @@ class LastFeature(nn.Module):
         return self._forward(self.model, x)
 
 
-def build_theirs(library: str, name: str) -> tuple[LastFeature, Callable]:
+def build_theirs(library: str, name: str) -> LastFeature:
     if library == 'timm':
         import timm
         model = timm.create_model(name, pretrained=False)
-        return LastFeature(model, lambda m, x: m.forward_features(x)), timm_key_to_ours
+        return LastFeature(model, lambda m, x: m.forward_features(x))
     if library == 'mmpretrain':
         from mmpretrain.models.backbones import RegNet
         model = RegNet(arch=name)
-        return LastFeature(model, lambda m, x: m(x)[-1]), mmpretrain_key_to_ours
+        return LastFeature(model, lambda m, x: m(x)[-1])
     raise ValueError(f'unknown library {library!r}')
+
+
+def their_weights_in_ours(theirs: nn.Module, library: str, arch: str
+                          ) -> dict[str, torch.Tensor]:
+    """Their backbone's tensors under our backbone's names, through the converter
+    (``library`` is the converter's source format; the classifier head is dropped)."""
+    conversion = to_ours(theirs.state_dict(), library, arch=arch)
+    prefix = OURS.backbone_prefix                     # 'backbone.'
+    return {k[len(prefix):]: v for k, v in conversion.state_dict.items()
+            if k.startswith(prefix)}
 
 
 def build_pair(key: str, ours_channels_last: bool = False
@@ -105,7 +89,7 @@ def build_pair(key: str, ours_channels_last: bool = False
     relative to the largest output value (eval mode)."""
     our_cls, arch, library, their_name = PAIRS[key]
     torch.manual_seed(0)
-    theirs, to_ours = build_theirs(library, their_name)
+    theirs = build_theirs(library, their_name)
     with torch.no_grad():   # non-trivial BN statistics, so the check means something
         gen = torch.Generator().manual_seed(0)
         for m in theirs.modules():
@@ -113,12 +97,8 @@ def build_pair(key: str, ours_channels_last: bool = False
                 m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
                 m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
     ours_model: AnyNet = our_cls(arch, channels_last=ours_channels_last)
-    state = {}
-    for k, v in theirs.model.state_dict().items():
-        mapped = to_ours(k)
-        if mapped is not None:
-            state[mapped] = v
-    ours_model.load_state_dict(state, strict=True)
+    ours_model.load_state_dict(their_weights_in_ours(theirs.model, library, arch),
+                               strict=True)
     ours = LastFeature(ours_model, lambda m, x: m(x)[-1])
     x = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
