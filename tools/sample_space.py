@@ -34,7 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--executor', choices=['subprocess', 'local', 'slurm'])
     parser.add_argument('--workers', type=int, help='concurrent workers / array tasks')
     parser.add_argument('--gpus-per-model', type=int)
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--launcher', help="per-model launcher: 'none', 'pytorch' or 'slurm'")
     parser.add_argument('--trainer', help="'runner' (default) or 'module:function'")
     parser.add_argument('--timeout', type=float, help='seconds per model')
     parser.add_argument('--torch-threads', type=int, help='threads per model process')

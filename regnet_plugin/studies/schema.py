@@ -28,6 +28,10 @@ from typing import Any, Mapping
 
 from ..analysis.options import AnalysisOptions
 from ..design.sampler import Regime
+
+#: regnet_plugin.launch.LAUNCHERS (the ones that also run without a GPU), repeated
+#: here because this module stays torch-free; a test keeps the two equal
+LAUNCHERS: tuple[str, ...] = ('none', 'pytorch', 'slurm')
 from ..design.spaces import SPACE_NAMES, DesignSpace, get_space
 
 EXECUTORS = ('subprocess', 'local', 'slurm')
@@ -117,9 +121,8 @@ class TrainOptions:
                                                or self.torch_threads < 1):
             raise ValueError(f'torch_threads must be an integer >= 1 or None, '
                              f'got {self.torch_threads!r}')
-        if self.launcher not in ('none', 'pytorch', 'slurm', 'mpi'):
-            raise ValueError(f"launcher must be 'none', 'pytorch', 'slurm' or 'mpi', "
-                             f'got {self.launcher!r}')
+        if self.launcher not in LAUNCHERS:
+            raise ValueError(f'launcher must be one of {LAUNCHERS}, got {self.launcher!r}')
 
     def replace(self, **changes: Any) -> 'TrainOptions':
         changes = {k: v for k, v in changes.items() if v is not None}

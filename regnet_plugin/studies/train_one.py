@@ -23,6 +23,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import regnet_plugin  # noqa: F401  (registers AnyNet, EDFHook, DesignSpaceDataset)
+from regnet_plugin.launch import LAUNCHERS, setup_launcher
 from regnet_plugin.studies.layout import map_strings
 
 
@@ -56,14 +57,8 @@ def train(config: str, launcher: str = 'none', threads: int | None = None,
     """Build the Runner from ``config`` (rebased onto ``study_dir``) and train it."""
     if threads:
         torch.set_num_threads(int(threads))
-    cfg = relocate(Config.fromfile(config), study_dir)
-    cfg.launcher = launcher
-    if launcher != 'none' and not torch.cuda.is_available():
-        # CPU distributed (tests, debugging): gloo and no device ids, see ENVIRONMENT.md
-        import torch.distributed as dist
-        if not dist.is_initialized():
-            dist.init_process_group('gloo')
-        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
+    # the launcher as tools/train.py sets it up (gloo and a CPU DDP wrapper without CUDA)
+    cfg = setup_launcher(relocate(Config.fromfile(config), study_dir), launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
 
@@ -72,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description='Train one model of a design-space study')
     parser.add_argument('config')
     parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+                        choices=LAUNCHERS)
     parser.add_argument('--study-dir', help='the study directory the model belongs to now')
     args = parser.parse_args(argv)
     threads = os.environ.get('OMP_NUM_THREADS')

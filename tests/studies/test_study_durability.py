@@ -298,3 +298,12 @@ def test_training_order_alternates_spaces(tmp_path):
     manifest = make_study(tmp_path, n=3)
     spaces = [m.space for m in training_order(manifest.models)]
     assert spaces == ['RegNetX', 'AnyNetX_A'] * 3
+
+
+def test_study_launchers_are_the_toolbox_tools_launchers():
+    """The torch-free schema repeats regnet_plugin.launch.LAUNCHERS; keep them equal."""
+    from regnet_plugin.launch import LAUNCHERS
+    from regnet_plugin.studies.schema import LAUNCHERS as STUDY_LAUNCHERS
+    assert STUDY_LAUNCHERS == LAUNCHERS
+    with pytest.raises(ValueError, match="launcher must be one of .*got 'mpi'"):
+        TrainOptions(launcher='mpi').validate()
