@@ -35,7 +35,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from regnet_plugin.convert import OURS, to_ours  # noqa: E402
+from regnet_plugin.convert import LAYOUTS, OURS, to_ours  # noqa: E402
 from regnet_plugin.models import AnyNet, RegNetX, RegNetY  # noqa: E402
 
 PAIRS = {
@@ -101,9 +101,12 @@ def build_pair(key: str, ours_channels_last: bool = False
                                strict=True)
     ours = LastFeature(ours_model, lambda m, x: m(x)[-1])
     x = torch.randn(2, 3, 224, 224)
+    # the converter makes RGB-trained weights (timm) take BGR, as our configs feed it
+    ours_x = x[:, [2, 1, 0]] if LAYOUTS[library].input_channels == 'rgb' else x
     with torch.no_grad():
         reference = theirs.eval()(x)
-        diff = ((ours.eval()(x) - reference).abs().max() / reference.abs().max()).item()
+        diff = ((ours.eval()(ours_x) - reference).abs().max()
+                / reference.abs().max()).item()
     return ours, theirs, diff
 
 

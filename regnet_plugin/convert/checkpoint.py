@@ -6,6 +6,12 @@ Ours is an MMPretrain-style checkpoint, ``{'state_dict': {'backbone.…', 'head.
 ``meta['regnet_plugin']['backbone']`` is the backbone config that fits its tensors.
 Every conversion renames keys with :mod:`.keymap`, then checks every key and shape with
 :mod:`.architecture`: nothing is dropped or guessed silently.
+
+Our checkpoints take BGR input, as pycls trained them and as every config here feeds
+them (MMPretrain's and MMDetection's RegNet pipelines: pycls statistics in BGR order,
+no RGB conversion). Sources trained on RGB (timm, torchvision) get the stem conv's
+input channels reversed, so the converted model gives on a BGR image what the source
+gives on the same image in RGB.
 """
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ from .formats import LAYOUTS, SOURCES, pycls
 from .keymap import OURS, ConversionError, KeyLayout, _preview, rename
 
 DESTINATIONS: tuple[str, ...] = ('ours', 'pycls')
+#: The one tensor that sees the image's channels.
+STEM_CONV = f'{BACKBONE}stem.conv.weight'
 #: Where checkpoint files keep the model's tensors, by toolbox.
 _STATE_DICT_KEYS = ('state_dict', 'model_state', 'model', 'module', 'model_ema')
 
@@ -37,6 +45,8 @@ class Conversion:
     kept_verbatim: list[str] = field(default_factory=list)
     #: BN ``num_batches_tracked`` counters the source did not store (filled with 0)
     filled_counters: list[str] = field(default_factory=list)
+    #: the stem conv's input channels were reversed (an RGB-trained source, see above)
+    flipped_to_bgr: bool = False
 
     def summary(self) -> str:
         lines = [f'{self.source} -> {self.architecture.describe()}, '
@@ -48,6 +58,9 @@ class Conversion:
         if self.filled_counters:
             lines.append(f'filled {len(self.filled_counters)} missing BN '
                          f'num_batches_tracked counters with 0')
+        if self.flipped_to_bgr:
+            lines.append(f'{self.source} was trained on RGB: stem input channels reversed, '
+                         f'the checkpoint takes BGR like every RegNet config here')
         return '\n'.join(lines)
 
 
@@ -130,8 +143,11 @@ def to_ours(state_dict: Mapping[str, Any], source: str, arch: str | None = None,
     model = {k: v for k, v in renamed.items() if k not in kept_set}
     filled = _fill_missing_counters(model)
     architecture = resolve_architecture(model, arch, width_rounding)
+    flip = layout.input_channels != OURS.input_channels
+    if flip:
+        model[STEM_CONV] = model[STEM_CONV].flip(1)
     return Conversion(model | {k: renamed[k] for k in kept}, architecture,
-                      num_classes_of(model), source, kept, filled)
+                      num_classes_of(model), source, kept, filled, flip)
 
 
 def _guess_source(state_dict: Mapping[str, Any], source: str) -> str:
@@ -187,8 +203,10 @@ def ours_checkpoint(conversion: Conversion, source_file: str | None = None,
     """Our checkpoint dict: ``state_dict`` plus ``meta`` describing the architecture."""
     meta = conversion.architecture.to_meta() | {
         'num_classes': conversion.num_classes,
+        'input_channels': OURS.input_channels,
         'converted_from': {'format': conversion.source,
-                           'file': os.path.basename(source_file) if source_file else None},
+                           'file': os.path.basename(source_file) if source_file else None,
+                           'input_channels': LAYOUTS[conversion.source].input_channels},
         'converter': f'regnet_plugin {__version__}',
     }
     return {'state_dict': conversion.state_dict, 'meta': {'regnet_plugin': meta}}

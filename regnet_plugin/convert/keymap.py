@@ -10,7 +10,7 @@ returned to the caller, which fails with their list.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 
@@ -60,6 +60,9 @@ class KeyLayout:
             writing this format.
         backbone_prefix: prefix of every non-head key (MMPretrain/MMDetection
             ``backbone.``); head keys are matched without it.
+        input_channels: the channel order its checkpoints were trained on: ``'bgr'``
+            (pycls, and MMPretrain/MMDetection's RegNets converted from it) or
+            ``'rgb'`` (timm, torchvision).
     """
 
     name: str
@@ -71,6 +74,7 @@ class KeyLayout:
     block_modules: Mapping[str, str]
     head: Mapping[str, str]
     backbone_prefix: str = ''
+    input_channels: str = 'bgr'
     _block_re: re.Pattern = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -82,9 +86,7 @@ class KeyLayout:
                 raise ValueError(f'{self.name}: {label} maps two names to one of ours')
 
     def with_backbone_prefix(self, prefix: str) -> 'KeyLayout':
-        return KeyLayout(self.name, self.stem, self.block_regex, self.block_format,
-                         self.first_stage, self.first_block, self.block_modules,
-                         self.head, prefix)
+        return replace(self, backbone_prefix=prefix)
 
     # -- reading -----------------------------------------------------------
     def parse(self, key: str) -> TensorName | None:

@@ -3,7 +3,9 @@
 Each test builds the source model with random weights (random BN statistics too),
 saves its state dict, converts it (CLI or library), loads the result strictly into our
 classifier built from the checkpoint's meta, and compares logits (or backbone features)
-in eval mode: max abs diff <= 1e-4.
+in eval mode: max abs diff <= 1e-4. Sources trained on RGB (torchvision, timm) are
+compared on the same image in both channel orders: theirs gets RGB, ours BGR (the
+converter reverses their stem's input channels; every RegNet config here feeds BGR).
 """
 from __future__ import annotations
 
@@ -13,6 +15,11 @@ import torch
 from convert_helpers import (TOLERANCE, build_ours, max_abs_diff, ours_logits,
                              random_input, randomize_, run_cli)
 from regnet_plugin.convert import convert_file, to_ours
+
+
+def bgr(x: torch.Tensor) -> torch.Tensor:
+    """The same images with the channels in the other order (RGB <-> BGR)."""
+    return x[:, [2, 1, 0]]
 
 
 def _convert_and_load(tmp_path, state_dict, src, **kwargs):
@@ -43,7 +50,7 @@ def test_torchvision_regnet_x_400mf_has_torchvision_widths_via_cli(tmp_path):
     x = random_input()
     with torch.no_grad():
         expected = source(x)
-    assert max_abs_diff(ours_logits(ours, x), expected) <= TOLERANCE
+    assert max_abs_diff(ours_logits(ours, bgr(x)), expected) <= TOLERANCE
 
 
 def test_torchvision_regnet_y_400mf(tmp_path):
@@ -55,7 +62,7 @@ def test_torchvision_regnet_y_400mf(tmp_path):
     x = random_input()
     with torch.no_grad():
         expected = source(x)
-    assert max_abs_diff(ours_logits(build_ours(checkpoint), x), expected) <= TOLERANCE
+    assert max_abs_diff(ours_logits(build_ours(checkpoint), bgr(x)), expected) <= TOLERANCE
 
     # The same file initialises a bare backbone through mmengine's Pretrained init.
     from mmpretrain.registry import MODELS
@@ -83,7 +90,24 @@ def test_timm(tmp_path, name, preset, rounding):
     x = random_input()
     with torch.no_grad():
         expected = source(x)
-    assert max_abs_diff(ours_logits(build_ours(checkpoint), x), expected) <= TOLERANCE
+    assert max_abs_diff(ours_logits(build_ours(checkpoint), bgr(x)), expected) <= TOLERANCE
+
+
+def test_rgb_sources_get_their_stem_reversed_and_say_so(tmp_path):
+    """torchvision/timm trained on RGB: the stem conv is theirs with its input channels
+    reversed, nothing else changes, and the checkpoint's meta records both orders."""
+    from torchvision.models import regnet_x_400mf
+    source = randomize_(regnet_x_400mf())
+    conversion, checkpoint = _convert_and_load(tmp_path, source.state_dict(), 'torchvision')
+    stem = checkpoint['state_dict']['backbone.stem.conv.weight']
+    assert torch.equal(stem, source.stem[0].weight.detach()[:, [2, 1, 0]])
+    assert torch.equal(checkpoint['state_dict']['backbone.stem.bn.weight'],
+                       source.stem[1].weight.detach())
+    meta = checkpoint['meta']['regnet_plugin']
+    assert meta['input_channels'] == 'bgr'
+    assert meta['converted_from']['input_channels'] == 'rgb'
+    assert conversion.flipped_to_bgr and 'stem input channels reversed' in \
+        conversion.summary()
 
 
 def _mmpretrain_regnet_classifier(arch: str, num_classes: int):

@@ -86,10 +86,19 @@ def test_detector_backbone_is_initialised_from_the_converted_checkpoint(
     assert not all(torch.equal(before[k], expected[k]) for k in expected)
 
     # ... and it computes what the ImageNet classifier computes (last stage, eval mode)
+    # on the same picture, each fed as it expects: the detector gets the image as
+    # MMDetection loads it (BGR, uint8) through its own data preprocessor (pycls
+    # statistics, no RGB conversion); timm's classifier gets it in RGB, normalised
+    # with the RGB ImageNet statistics it was trained with
     detector.eval()
-    image = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    image_bgr = torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8,
+                              generator=torch.Generator().manual_seed(1))
+    rgb_mean = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1)
+    rgb_std = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1)
+    image_rgb = (image_bgr.flip(0).float() - rgb_mean) / rgb_std
     with torch.no_grad():
-        ours = detector.backbone(image)[-1]
-        theirs = classifier.forward_features(image)
+        inputs = detector.data_preprocessor({'inputs': [image_bgr]}, False)['inputs']
+        ours = detector.backbone(inputs)[-1]
+        theirs = classifier.forward_features(image_rgb[None])
     assert ours.shape == theirs.shape
     assert (ours - theirs).abs().max().item() < 1e-4 * max(1.0, theirs.abs().max().item())

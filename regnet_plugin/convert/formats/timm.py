@@ -22,4 +22,5 @@ LAYOUT = KeyLayout(
                    'downsample.conv': 'downsample.conv',
                    'downsample.bn': 'downsample.bn'},
     head={'head.fc': 'fc'},
+    input_channels='rgb',     # trained on RGB images (flipped to ours: BGR)
 )

@@ -21,4 +21,5 @@ LAYOUT = KeyLayout(
                    'f.c.0': 'conv3', 'f.c.1': 'bn3',
                    'proj.0': 'downsample.conv', 'proj.1': 'downsample.bn'},
     head={'fc': 'fc'},
+    input_channels='rgb',     # trained on RGB images (flipped to ours: BGR)
 )
