@@ -34,22 +34,9 @@ def _spec_of(arch: str | AnyNetSpec) -> AnyNetSpec:
 
 def feature_channels(arch: str | AnyNetSpec,
                      out_indices: Sequence[int] = FPN_OUT_INDICES) -> list[int]:
-    """Channels of the features ``AnyNet(arch, out_indices=out_indices)`` returns.
-
-    Same indexing as the backbone: 0 is the stem, i >= 1 stage i, negative values
-    count from the last stage.
-    """
-    spec = _spec_of(arch)
-    channels = [spec.stem_width] + list(spec.widths)
-    n = len(channels)
-    result = []
-    for index in out_indices:
-        if not -n <= index < n:
-            raise ValueError(f'out_indices entry {index} is out of range for '
-                             f'{arch!r}: valid 0 (stem) .. {n - 1} (last stage) or '
-                             f'negative from the end')
-        result.append(channels[index])
-    return result
+    """Channels of the features ``AnyNet(arch, out_indices=out_indices)`` returns
+    (``AnyNetSpec.feature_channels``: the backbone's own numbering and checks)."""
+    return list(_spec_of(arch).feature_channels(out_indices))
 
 
 def fpn_in_channels(arch: str | AnyNetSpec,

@@ -11,7 +11,7 @@ import hashlib
 import json
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 STEM_WIDTH = 32
 NUM_STAGES = 4
@@ -29,6 +29,39 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     if number < minimum:
         raise ValueError(f'{name} must be an integer >= {minimum}, got {number}')
     return number
+
+
+def check_index(name: str, value: Any, low: int, high: int) -> int:
+    """An integer in [low, high] (numpy integers welcome, bools and floats refused)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        index = operator.index(value)
+    except TypeError:
+        raise ValueError(f'{name} must be an integer in [{low}, {high}], '
+                         f'got {value!r}') from None
+    if not low <= index <= high:
+        raise ValueError(f'{name} must be in [{low}, {high}], got {index} (out of range)')
+    return index
+
+
+def check_out_indices(out_indices: Any, num_stages: int) -> tuple[int, ...]:
+    """Feature indices as our backbones number them: 0 the stem, 1..num_stages the
+    stages, negative from the end; None means the last stage. Returned non-negative;
+    they must increase without repeats (the order features are computed in)."""
+    n = num_stages
+    if out_indices is None:
+        return (n,)
+    if not isinstance(out_indices, Iterable) or isinstance(out_indices, str):
+        out_indices = (out_indices,)
+    indices = [check_index(f'out_indices entry (0 = stem, 1..{n} = stages)', index,
+                           -(n + 1), n) % (n + 1) for index in out_indices]
+    if not indices:
+        raise ValueError(f'out_indices must not be empty; valid entries 0..{n}')
+    if len(set(indices)) != len(indices) or indices != sorted(indices):
+        raise ValueError(f'out_indices must be increasing without repeats, '
+                         f'got {tuple(out_indices)}')
+    return tuple(indices)
 
 
 @dataclass(frozen=True)
@@ -146,6 +179,12 @@ class AnyNetSpec:
         return [s.width for s in self.stages for _ in range(s.depth)]
 
     # -- serialisation ---------------------------------------------------
+    def feature_channels(self, out_indices: Any = None) -> tuple[int, ...]:
+        """Channels of the features a backbone of this spec returns for ``out_indices``
+        (see :func:`check_out_indices`): what a neck's ``in_channels`` must be."""
+        channels = [self.stem_width] + self.widths
+        return tuple(channels[i] for i in check_out_indices(out_indices, self.num_stages))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON/config friendly) that ``from_dict`` turns back."""
         return {'stem_width': self.stem_width,

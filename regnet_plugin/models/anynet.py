@@ -12,8 +12,7 @@ stages from 0; with ours, MMDetection's ``out_indices=(0, 1, 2, 3)`` is ``(1, 2,
 from __future__ import annotations
 
 import dataclasses
-import operator
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.utils.checkpoint as checkpoint
@@ -25,7 +24,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ..design.arch import arch_to_spec
 from ..design.presets import PRESET_NAMES, get_preset
 from ..design.regnet import WIDTH_ROUNDINGS, RegNetParams
-from ..design.spec import AnyNetSpec
+from ..design.spec import AnyNetSpec, check_index, check_out_indices
 from .blocks import DEFAULT_NORM_CFG, Stem, XBlock
 
 #: pycls' initialisation: conv weights ~ N(0, sqrt(2 / fan_out)) (fan_out = k*k*c_out),
@@ -35,19 +34,6 @@ DEFAULT_INIT_CFG: list[dict[str, Any]] = [
          distribution='normal', bias=0),
     dict(type='Constant', layer=['_BatchNorm', 'GroupNorm'], val=1, bias=0),
 ]
-
-def _check_index(name: str, value: Any, low: int, high: int) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        index = operator.index(value)
-    except TypeError:
-        raise ValueError(f'{name} must be an integer in [{low}, {high}], '
-                         f'got {value!r}') from None
-    if not low <= index <= high:
-        raise ValueError(f'{name} must be in [{low}, {high}], got {index}')
-    return index
-
 
 class AnyNet(BaseModule):
     """AnyNet backbone (paper Section 3): stem, then stages of X/Y blocks.
@@ -93,9 +79,9 @@ class AnyNet(BaseModule):
         self.spec = self._resolve_arch(arch)
         n = self.spec.num_stages
         self.num_stages = n
-        self.in_channels = _check_index('in_channels', in_channels, 1, 1 << 16)
+        self.in_channels = check_index('in_channels', in_channels, 1, 1 << 16)
         self.out_indices = self._check_out_indices(out_indices)
-        self.frozen_stages = _check_index('frozen_stages', frozen_stages, -1, n)
+        self.frozen_stages = check_index('frozen_stages', frozen_stages, -1, n)
         if not 0.0 <= float(drop_path_rate) < 1.0:
             raise ValueError(f'drop_path_rate must be in [0, 1), got {drop_path_rate!r}')
         self.drop_path_rate = float(drop_path_rate)
@@ -132,22 +118,7 @@ class AnyNet(BaseModule):
         return arch_to_spec(arch)
 
     def _check_out_indices(self, out_indices: Any) -> tuple[int, ...]:
-        n = self.num_stages
-        if out_indices is None:
-            return (n,)
-        if not isinstance(out_indices, Iterable) or isinstance(out_indices, str):
-            out_indices = (out_indices,)
-        indices = []
-        for index in out_indices:
-            index = _check_index(f'out_indices entry (0 = stem, 1..{n} = stages)',
-                                 index, -(n + 1), n)
-            indices.append(index % (n + 1))
-        if not indices:
-            raise ValueError(f'out_indices must not be empty; valid entries 0..{n}')
-        if len(set(indices)) != len(indices) or indices != sorted(indices):
-            raise ValueError(f'out_indices must be increasing without repeats, '
-                             f'got {tuple(out_indices)}')
-        return tuple(indices)
+        return check_out_indices(out_indices, self.num_stages)
 
     # -- what necks need -----------------------------------------------------
     @property
@@ -177,8 +148,7 @@ class AnyNet(BaseModule):
     @property
     def out_channels(self) -> tuple[int, ...]:
         """Channels of each returned feature (configure necks from this)."""
-        channels = self.stage_channels
-        return tuple(channels[name] for name in self.out_feature_names)
+        return self.spec.feature_channels(self.out_indices)
 
     @property
     def stages(self) -> list[nn.Sequential]:
