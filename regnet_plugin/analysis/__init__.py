@@ -22,6 +22,10 @@ _EXPORTS = {
     'expected_min_error': 'random_search', 'min_rank_probabilities': 'random_search',
     'random_search_efficiency': 'random_search', 'AnalysisOptions': 'options',
     'AnalysisResult': 'report', 'analyze_population': 'report',
+    'shared_range': 'edf', 'normalize_over': 'edf', 'dkw_halfwidth': 'edf',
+    'ks_critical_value': 'edf', 'subsample_size': 'bootstrap',
+    'drawn_parameters': 'population', 'space_sample_size': 'sample_size',
+    'pair_sample_size': 'sample_size',
 }
 __all__ = list(_EXPORTS)
 

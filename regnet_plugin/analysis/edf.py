@@ -8,8 +8,11 @@ models sampled from it, not by its best model. Two flavours:
   so that the complexity (e.g. flops) distribution looks uniform: the complexity
   range is split into ``k`` equal bins and each of the ``m_j`` models of bin j gets
   ``w = 1 / (k' * m_j)`` with ``k'`` the number of non-empty bins (``k' = k`` when
-  every bin is occupied; empty bins cannot carry mass, so their share is spread
-  over the others and the weights still sum to 1).
+  every bin is occupied, which is NDS' ``compute_norm_ws``; NDS asserts that no bin
+  is empty, here an empty bin's share is spread over the others and the report
+  warns). All spaces of one comparison use ONE range (``shared_range``): NDS
+  normalizes over a fixed range and leaves out, and counts, the models outside it;
+  each space's own range would compare different complexity mixes.
 
 Spaces are compared with the Kolmogorov-Smirnov statistic ``D = sup_e |F1 - F2|``.
 For plain EDFs the statistic and p-value are ``scipy.stats.ks_2samp``'s. For weighted
@@ -24,7 +27,7 @@ Everything here is numpy/scipy only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 from scipy import stats
@@ -101,12 +104,85 @@ def normalized_weights(complexities: Sequence[float], num_bins: int = 10,
 
 def bin_indices(values: np.ndarray, num_bins: int,
                 value_range: tuple[float, float]) -> np.ndarray:
-    """Index of the equal-width bin of each value (the top edge belongs to the last)."""
+    """Index of the equal-width bin of each value, as ``np.histogram`` bins them:
+    [e_i, e_i+1) with edges ``linspace(lo, hi, num_bins + 1)``, the top edge in the
+    last bin."""
     lo, hi = value_range
+    values = np.asarray(values, dtype=float)
     if hi == lo:
         return np.zeros(values.shape, dtype=int)
-    position = (values - lo) / (hi - lo) * num_bins
-    return np.clip(np.floor(position).astype(int), 0, num_bins - 1)
+    edges = np.linspace(lo, hi, num_bins + 1)
+    return np.clip(np.searchsorted(edges, values, side='right') - 1, 0, num_bins - 1)
+
+
+def shared_range(complexities: Mapping[str, Sequence[float]],
+                 fixed: Sequence[float | None] | None = None) -> tuple[float, float] | None:
+    """The one complexity range a normalized comparison uses.
+
+    ``fixed`` (e.g. the study's regime bounds) wins; a side it leaves as None, or no
+    ``fixed`` at all, comes from the overlap of the spaces' ranges (largest minimum,
+    smallest maximum), so that every space can populate every bin. None when the
+    spaces do not overlap.
+    """
+    arrays = [np.asarray(c, dtype=float) for c in complexities.values() if len(c)]
+    if not arrays:
+        return None
+    lo = max(float(a.min()) for a in arrays)
+    hi = min(float(a.max()) for a in arrays)
+    if fixed is not None:
+        lo = lo if fixed[0] is None else float(fixed[0])
+        hi = hi if fixed[1] is None else float(fixed[1])
+    return (lo, hi) if lo <= hi else None
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """One space's share of a normalized comparison over a shared range."""
+
+    value_range: tuple[float, float]
+    inside: np.ndarray          # bool mask over the space's finished models
+    weights: np.ndarray         # over the models inside (sum 1); empty if none
+    bin_counts: np.ndarray      # models per bin
+
+    @property
+    def left_out(self) -> int:
+        return int(np.count_nonzero(~self.inside))
+
+    def as_dict(self) -> dict:
+        return {'range': list(self.value_range), 'kept': int(self.inside.sum()),
+                'left_out': self.left_out, 'bin_counts': self.bin_counts.tolist(),
+                'n_eff': effective_sample_size(self.weights) if self.weights.size else 0.0}
+
+
+def normalize_over(complexities: Sequence[float], value_range: tuple[float, float],
+                   num_bins: int = 10) -> Normalization:
+    """NDS weights of the models inside ``value_range`` (inclusive), and who is out."""
+    c = np.asarray(complexities, dtype=float).ravel()
+    lo, hi = value_range
+    inside = (c >= lo) & (c <= hi)
+    if not inside.any():
+        return Normalization((lo, hi), inside, np.zeros(0), np.zeros(num_bins, dtype=int))
+    weights = normalized_weights(c[inside], num_bins, (lo, hi))
+    counts = np.bincount(bin_indices(c[inside], num_bins, (lo, hi)), minlength=num_bins)
+    return Normalization((lo, hi), inside, weights, counts)
+
+
+def dkw_halfwidth(n: float, confidence: float = 0.95) -> float:
+    """Half-width of the Dvoretzky-Kiefer-Wolfowitz band: with probability at least
+    ``confidence`` the true CDF lies within this distance of the EDF of n i.i.d.
+    models, everywhere at once: ``sqrt(log(2 / alpha) / (2 n))``. For a weighted EDF
+    pass Kish's effective n (an approximation)."""
+    if not n > 0:
+        raise ValueError(f'n must be > 0, got {n!r}')
+    return float(np.sqrt(np.log(2 / (1 - confidence)) / (2 * n)))
+
+
+def ks_critical_value(n1: float, n2: float, alpha: float = 0.05) -> float:
+    """The smallest D that a two-sample KS test at these (effective) sizes calls
+    significant at level alpha (the null distribution ``ks_pvalue_effective`` uses).
+    Differences below it cannot be told from sampling noise at this n."""
+    n = max(1, int(round(n1 * n2 / (n1 + n2))))
+    return float(stats.kstwo.isf(alpha, n))
 
 
 def _grid(*samples: np.ndarray) -> np.ndarray:

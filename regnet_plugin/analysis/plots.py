@@ -18,10 +18,11 @@ from matplotlib.figure import Figure
 from .bootstrap import BestValueRange
 from .edf import edf
 from .random_search import RandomSearchCurve
+from .sample_size import PairSampleSize, SpaceSampleSize
 
 #: parameters shown on a log axis (they span orders of magnitude)
 LOG_AXIS = {'w0', 'wa', 'w1', 'w2', 'w3', 'w4', 'g', 'g1', 'g2', 'g3', 'g4',
-            'fit_w0', 'fit_wa'}
+            'fit_w0', 'fit_wa', *(f'eff_{p}{i}' for p in 'wg' for i in range(1, 5))}
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
@@ -34,10 +35,12 @@ def _save(fig: Figure, path: str | Path) -> Path:
 
 def plot_edfs(curves: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
               path: str | Path, title: str = 'EDF of errors',
-              xlabel: str = 'top-1 error (%)') -> Path:
+              xlabel: str = 'top-1 error (%)',
+              bands: Mapping[str, float] | None = None) -> Path:
     """One EDF step curve per space; legend ``[n, min, mean] space`` as in the paper.
 
-    ``curves``: space -> (errors, weights or None for the plain EDF).
+    ``curves``: space -> (errors, weights or None for the plain EDF); ``bands``:
+    space -> half-width of a confidence band drawn around its curve (DKW).
     """
     fig = Figure(figsize=(5.5, 4))
     ax = fig.subplots()
@@ -50,8 +53,15 @@ def plot_edfs(curves: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
         errors = np.asarray(errors, float)
         if errors.size == 0:
             continue
-        ax.plot(grid, edf(errors, grid, weights), drawstyle='steps-post',
-                label=f'[{errors.size}|{errors.min():.1f}|{errors.mean():.1f}] {space}')
+        values = edf(errors, grid, weights)
+        mean = errors.mean() if weights is None else float(
+            np.dot(np.asarray(weights, float) / np.sum(weights), errors))
+        line, = ax.plot(grid, values, drawstyle='steps-post',
+                        label=f'[{errors.size}|{errors.min():.1f}|{mean:.1f}] {space}')
+        if bands and space in bands:
+            h = bands[space]
+            ax.fill_between(grid, np.clip(values - h, 0, 1), np.clip(values + h, 0, 1),
+                            step='post', color=line.get_color(), alpha=0.12, lw=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel('cumulative prob.')
     ax.set_ylim(0, 1)
@@ -89,13 +99,20 @@ def plot_parameter_scatter(table: Mapping[str, np.ndarray], errors: np.ndarray,
 
 
 def plot_random_search(curves: Mapping[str, RandomSearchCurve], path: str | Path,
-                       title: str = 'Random search efficiency') -> Path:
-    """Expected min error of m random models (exact) with the 25-75% band."""
+                       title: str = 'Random search efficiency',
+                       band: str = 'quartiles') -> Path:
+    """Expected min error of m random models (exact) with a band: the 25-75%
+    quantiles (``band='quartiles'``) or mean +- 2 std as NDS plots (``'2sigma'``)."""
     fig = Figure(figsize=(5.5, 4))
     ax = fig.subplots()
     for space, curve in curves.items():
         line, = ax.plot(curve.m, curve.expected, marker='o', ms=3, label=space)
-        ax.fill_between(curve.m, curve.q25, curve.q75, color=line.get_color(), alpha=0.15)
+        if band == '2sigma':
+            mean, std = np.asarray(curve.expected), np.asarray(curve.std)
+            low, high = mean - 2 * std, mean + 2 * std
+        else:
+            low, high = curve.q25, curve.q75
+        ax.fill_between(curve.m, low, high, color=line.get_color(), alpha=0.15)
     ax.set_xscale('log', base=2)
     ax.set_xlabel('m (models sampled)')
     ax.set_ylabel('expected min error (%)')
@@ -148,4 +165,41 @@ def plot_error_vs_efit(points: Mapping[str, tuple[np.ndarray, np.ndarray]],
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_sample_size(spaces: Mapping[str, SpaceSampleSize],
+                     pairs: Mapping[str, PairSampleSize], path: str | Path,
+                     title: str = 'What more models could change') -> Path:
+    """NDS Figure 7 and its pairwise version: D(k-subsample, full) per space; D
+    between two spaces' k-model subsamples (mean +- 2 std, full-population D dashed);
+    fraction of subsamples that rank the spaces as the full populations do."""
+    fig = Figure(figsize=(13, 3.8))
+    ax1, ax2, ax3 = fig.subplots(1, 3)
+    for space, curve in spaces.items():
+        ax1.errorbar(curve.sizes, curve.d_mean, yerr=curve.d_std, marker='o', ms=3,
+                     capsize=2, label=space)
+    ax1.set_title('EDF of k models vs all (KS D)', fontsize=9)
+    ax1.set_ylabel('D', fontsize=8)
+    for name, curve in pairs.items():
+        mean, std = np.asarray(curve.d_mean), np.asarray(curve.d_std)
+        line, = ax2.plot(curve.sizes, mean, marker='o', ms=3, label=name)
+        ax2.fill_between(curve.sizes, np.clip(mean - 2 * std, 0, 1),
+                         np.clip(mean + 2 * std, 0, 1), color=line.get_color(), alpha=0.15)
+        ax2.axhline(curve.full_d, ls='--', lw=1, color=line.get_color())
+        ax3.plot(curve.sizes, curve.agree, marker='o', ms=3, color=line.get_color(),
+                 label=f'{name}: same ranking')
+        ax3.plot(curve.sizes, curve.significant, marker='x', ms=4, ls=':',
+                 color=line.get_color(), label=f'{name}: KS p < 0.05')
+    ax2.set_title('D between spaces, k models each', fontsize=9)
+    ax3.set_title('fraction of k-model subsamples', fontsize=9)
+    ax3.set_ylim(-0.02, 1.02)
+    for ax in (ax1, ax2, ax3):
+        ax.set_xscale('log', base=2)
+        ax.set_xlabel('k (models per space)', fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6)
+    fig.suptitle(title, fontsize=10)
     return _save(fig, path)

@@ -3,12 +3,28 @@
 ``analyze_population`` is what ``tools/sample_space.py analyze`` and the EDFHook call.
 It never raises because models failed or are still pending: it reports how many are
 finished, failed and pending per space, and says plainly when there is nothing to
-analyse yet. Outputs in ``out_dir``:
+analyse yet. What it computes, and where the definitions come from:
+
+* the error of a model: ``AnalysisOptions.error_key``; by default the lowest top-1
+  error over the validated epochs, as pycls (``min_top1_err``) and NDS analyse;
+* EDFs with DKW confidence bands; complexity-normalized EDFs (NDS) over ONE shared
+  complexity range (the study's regime bounds when it has them), counting the
+  models each space loses to it and warning about thin bins;
+* KS tests with the population sizes they stand on and the smallest D each could
+  detect; random-search efficiency, plain (exact, without replacement) and
+  normalized (exact, with replacement from the weighted population, mean +- 2 std
+  as NDS plots);
+* the empirical bootstrap of every drawn parameter's best value (paper Section
+  3.1; pycls' int(0.25 n) subsample), and a sample-size analysis (NDS Figure 7);
+* plain warnings whenever n is too small for the conclusion a reader might draw.
+
+Outputs in ``out_dir``:
 
 * ``report.md``        the human report, embedding the PNG plots;
 * ``summary.json``     every statistic of the report, for machines;
 * ``results.csv``      one row per model (space, key, status, errors, parameters);
-* ``edf.png``, ``edf_normalized.png``, ``random_search.png``, ``error_vs_efit.png``,
+* ``edf.png``, ``edf_normalized.png``, ``random_search.png``,
+  ``random_search_normalized.png``, ``sample_size.png``, ``error_vs_efit.png``,
   ``params_<space>.png`` (error vs parameter with bootstrap band),
   ``widths_<space>.png`` (best models' block widths with the quantized linear fit).
 """
@@ -26,14 +42,23 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..atomic_io import atomic_write_text, safe_name
-from ..design.fit import fit_quantized_linear, predicted_widths
+from ..design.fit import FIT_VERSION, fit_quantized_linear, predicted_widths
 from ..design.regnet import QUANTUM
 from . import plots
-from .bootstrap import BestValueRange, bootstrap_best_value
-from .edf import ks_test, normalized_weights, summarize
+from .bootstrap import BestValueRange, bootstrap_best_value, subsample_size
+from .edf import (Normalization, dkw_halfwidth, effective_sample_size,
+                  ks_critical_value, ks_test, normalize_over, shared_range, summarize)
 from .options import AnalysisOptions
-from .population import Population
+from .population import ERROR_LABELS, Population
 from .random_search import RandomSearchCurve, random_search_efficiency
+from .sample_size import pair_sample_size, space_sample_size
+
+#: below this many finished models per space the report says no conclusion holds
+MIN_MODELS = 30
+#: below this bootstrap subsample size the best-value ranges are not trends
+MIN_SUBSAMPLE = 25
+#: subsample agreement below this at half the population: the ranking may flip
+MIN_AGREEMENT = 0.9
 
 
 @dataclass
@@ -52,8 +77,9 @@ class AnalysisResult:
 class FitCache:
     """Memoised quantized linear fits keyed by the block widths (a JSON file).
 
-    A fit is a grid search (tens of ms); a study's analysis reruns after every
-    model, so fits of already-seen width profiles are read back from the cache.
+    A fit takes milliseconds; a study's analysis reruns after every model, so fits
+    of already-seen width profiles are read back from the cache. The file records
+    the fit algorithm's version: fits of an older algorithm are redone.
     """
 
     def __init__(self, path: Path | None = None) -> None:
@@ -61,8 +87,10 @@ class FitCache:
         self.entries: dict[str, dict[str, float]] = {}
         if path is not None and path.exists():
             try:
-                self.entries = json.loads(path.read_text())
-            except (OSError, ValueError):
+                data = json.loads(path.read_text())
+                if isinstance(data, dict) and data.get('version') == FIT_VERSION:
+                    self.entries = dict(data['entries'])
+            except (OSError, ValueError, KeyError, TypeError):
                 self.entries = {}      # a broken cache is only lost time, refit
         self.dirty = False
 
@@ -77,7 +105,8 @@ class FitCache:
 
     def save(self) -> None:
         if self.path is not None and self.dirty:
-            atomic_write_text(self.path, json.dumps(self.entries))
+            atomic_write_text(self.path, json.dumps({'version': FIT_VERSION,
+                                                     'entries': self.entries}))
             self.dirty = False
 
 
@@ -87,10 +116,35 @@ def _predict(depth: int, w0: float, wa: float, wm: float) -> tuple[np.ndarray, n
     return u, predicted_widths(depth, np.array(w0), np.array(wa), np.array(wm), QUANTUM)
 
 
-def _varying(table: Mapping[str, np.ndarray], wanted: Sequence[str] | None) -> list[str]:
-    names = list(table) if wanted is None else [n for n in wanted if n in table]
-    return [n for n in names
-            if np.all(np.isfinite(table[n])) and np.unique(table[n]).size > 1]
+def _default_parameters(population: Population, space: str,
+                        table: Mapping[str, np.ndarray]) -> list[str]:
+    """Every drawn parameter, the total depth (unless drawn as such) and e_fit."""
+    names = population.drawn_names(space)
+    if 'depth' in table and not any(np.array_equal(table['depth'], table[n])
+                                    for n in names if n in table):
+        names.append('depth')
+    if 'e_fit' in table:
+        names.append('e_fit')
+    return names
+
+
+def _bootstrappable(table: Mapping[str, np.ndarray], names: Sequence[str]
+                    ) -> tuple[list[str], dict[str, str]]:
+    """(names to bootstrap, {skipped name: why}); never drops a name silently."""
+    keep, skipped = [], {}
+    for name in names:
+        if name not in table:
+            skipped[name] = 'not recorded for this space'
+            continue
+        values = table[name]
+        finite = np.isfinite(values)
+        if not finite.any():
+            skipped[name] = 'no model has a value'
+        elif np.unique(values[finite]).size < 2:
+            skipped[name] = f'one value ({values[finite][0]:.4g}) in every model'
+        else:
+            keep.append(name)
+    return keep, skipped
 
 
 def analyze_population(population: Population, out_dir: str | Path,
@@ -98,7 +152,7 @@ def analyze_population(population: Population, out_dir: str | Path,
                        title: str = 'Design-space study',
                        progress: Callable[[Iterable], Iterable] | None = None
                        ) -> AnalysisResult:
-    """Compute every statistic of SPEC 6 and write the report; see module docstring."""
+    """Compute every statistic (see the module docstring) and write the report."""
     options = options or AnalysisOptions()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,45 +163,86 @@ def analyze_population(population: Population, out_dir: str | Path,
                   'failed': len(population.failed(s)),
                   'pending': len(population.pending(s))} for s in population.spaces}
     summary: dict[str, Any] = {'title': title, 'error_key': options.error_key,
+                               'error_definition': ERROR_LABELS[options.error_key],
                                'complexity_key': options.complexity_key,
                                'num_bins': options.num_bins, 'counts': counts,
-                               'spaces': {}, 'ks': [], 'ks_normalized': []}
+                               'confidence': options.confidence,
+                               'spaces': {}, 'ks': [], 'ks_normalized': [],
+                               'warnings': [], 'sample_size': {'spaces': {}, 'pairs': {}}}
     summary['failure_reasons'] = {r.key: r.reason or 'unknown'
                                   for r in population.failed()}
+    warnings: list[str] = summary['warnings']
     files: dict[str, Path] = {}
     analysable = [s for s in population.spaces if counts[s]['finished'] > 0]
     summary['analysable_spaces'] = analysable
 
-    tables, weights, ranges, curves = {}, {}, {}, {}
+    errors = {s: population.errors(s) for s in analysable}
+    complexity = {s: population.complexity(s, options.complexity_key) for s in analysable}
+    norms = _normalization(summary, complexity, options, warnings)
+
+    tables, ranges, curves, norm_curves = {}, {}, {}, {}
     for space in analysable:
-        errors = population.errors(space)
-        complexity = population.complexity(space, options.complexity_key)
-        weights[space] = normalized_weights(complexity, options.num_bins)
+        e = errors[space]
+        n = e.size
         tables[space] = population.parameter_table(space, fit, progress)
-        ranges[space] = {name: bootstrap_best_value(
-            tables[space][name], errors, options.bootstrap_reps,
-            options.bootstrap_fraction, options.seed)
-            for name in _varying(tables[space], options.parameters)}
-        curves[space] = random_search_efficiency(errors)
-        best = population.finished(space)[int(np.argmin(errors))]
+        wanted = list(options.parameters) if options.parameters is not None else \
+            _default_parameters(population, space, tables[space])
+        names, skipped = _bootstrappable(tables[space], wanted)
+        ranges[space] = {}
+        for name in names:
+            values = tables[space][name]
+            ok = np.isfinite(values)
+            ranges[space][name] = bootstrap_best_value(
+                values[ok], e[ok], options.bootstrap_reps, options.bootstrap_fraction,
+                options.seed, options.confidence)
+        curves[space] = random_search_efficiency(e)
+        norm = norms.get(space)
+        if norm is not None and norm.weights.size:
+            norm_curves[space] = random_search_efficiency(
+                e[norm.inside], weights=norm.weights)
+        best = population.finished(space)[int(np.argmin(e))]
+        k = subsample_size(n, options.bootstrap_fraction)
         summary['spaces'][space] = {
-            **summarize(errors).as_dict(),
+            **summarize(e).as_dict(),
             'best_model': best.key,
-            'complexity_range': [float(complexity.min()), float(complexity.max())],
-            'bootstrap': {k: v.as_dict() for k, v in ranges[space].items()},
+            'complexity_range': [float(complexity[space].min()),
+                                 float(complexity[space].max())],
+            'dkw_halfwidth': dkw_halfwidth(n, options.confidence),
+            'parameter_source': population.parameter_source(space),
+            'drawn_parameters': population.drawn_names(space),
+            'bootstrap': {name: r.as_dict() for name, r in ranges[space].items()},
+            'bootstrap_subsample': k,
+            'skipped_parameters': skipped,
             'random_search': curves[space].as_dict(),
         }
+        if space in norm_curves:
+            summary['spaces'][space]['random_search_normalized'] = \
+                norm_curves[space].as_dict()
+        _space_warnings(space, n, k, summary['spaces'][space], warnings)
+        summary['sample_size']['spaces'][space] = space_sample_size(
+            e, options.sample_size_trials, options.seed).as_dict()
     if options.parameters is not None and tables:
         known = sorted({k for t in tables.values() for k in t})
         unknown = sorted(set(options.parameters) - set(known))
         if unknown:
             raise ValueError(f'unknown analysis parameter(s) {unknown}; this population '
                              f'has: {known}')
+    pair_curves = {}
     for a, b in itertools.combinations(analysable, 2):
-        ea, eb = population.errors(a), population.errors(b)
-        summary['ks'].append({'spaces': [a, b], **ks_test(ea, eb).as_dict()})
-        summary['ks_normalized'].append(
-            {'spaces': [a, b], **ks_test(ea, eb, weights[a], weights[b]).as_dict()})
+        ea, eb = errors[a], errors[b]
+        plain = ks_test(ea, eb)
+        summary['ks'].append({'spaces': [a, b], **plain.as_dict(),
+                              'D_critical': ks_critical_value(ea.size, eb.size)})
+        na, nb = norms.get(a), norms.get(b)
+        if na is not None and nb is not None and na.weights.size and nb.weights.size:
+            res = ks_test(ea[na.inside], eb[nb.inside], na.weights, nb.weights)
+            summary['ks_normalized'].append(
+                {'spaces': [a, b], **res.as_dict(),
+                 'D_critical': ks_critical_value(res.n1, res.n2)})
+        pair = pair_sample_size(ea, eb, options.sample_size_trials, options.seed)
+        pair_curves[f'{a} vs {b}'] = pair
+        summary['sample_size']['pairs'][f'{a} vs {b}'] = pair.as_dict()
+        _pair_warnings(a, b, summary['ks'][-1], pair, warnings)
     if fit is not None:
         fit.save()
 
@@ -157,14 +252,96 @@ def analyze_population(population: Population, out_dir: str | Path,
     else:
         message = ''
         if options.plots:
-            files.update(_draw(population, analysable, tables, weights, ranges, curves,
-                               out, options, title))
+            files.update(_draw(population, analysable, tables, norms, ranges, curves,
+                               norm_curves, pair_curves, summary, out, options, title))
     files['summary'] = out / 'summary.json'
     atomic_write_text(files['summary'], json.dumps(summary, indent=1, default=_json))
     files['csv'] = _write_csv(population, tables, out / 'results.csv')
     files['report'] = out / 'report.md'
     atomic_write_text(files['report'], _markdown(summary, files, out, message))
     return AnalysisResult(summary, files, message)
+
+
+def _normalization(summary: dict[str, Any], complexity: Mapping[str, np.ndarray],
+                   options: AnalysisOptions, warnings: list[str]
+                   ) -> dict[str, Normalization]:
+    """One shared range for every space (NDS); who is left out; thin bins."""
+    source = {'options': 'set in the analysis options',
+              'regime': "the study's regime bounds"}.get(options.complexity_range_source,
+                                                         "the overlap of the spaces' "
+                                                         "ranges")
+    if not complexity:
+        summary['normalization'] = {'range': None, 'source': source, 'spaces': {}}
+        return {}
+    value_range = shared_range(complexity, options.complexity_range)
+    info: dict[str, Any] = {'range': list(value_range) if value_range else None,
+                            'source': source, 'spaces': {}}
+    summary['normalization'] = info
+    if value_range is None:
+        warnings.append(f'The spaces share no {options.complexity_key} range: the '
+                        f'normalized comparison is impossible (each space covers '
+                        f'different complexities).')
+        return {}
+    norms = {s: normalize_over(c, value_range, options.num_bins)
+             for s, c in complexity.items()}
+    for space, norm in norms.items():
+        info['spaces'][space] = norm.as_dict()
+        if norm.left_out:
+            warnings.append(f'{space}: {norm.left_out} of {norm.inside.size} models lie '
+                            f'outside the shared {options.complexity_key} range and are '
+                            f'left out of the normalized EDF, KS test and random search.')
+        thin = [i + 1 for i, c in enumerate(norm.bin_counts) if c < options.min_bin_models]
+        if norm.weights.size == 0:
+            warnings.append(f'{space}: no model inside the shared range; it has no '
+                            f'normalized EDF.')
+        elif thin:
+            empty = [i + 1 for i, c in enumerate(norm.bin_counts) if c == 0]
+            warnings.append(
+                f'{space}: {len(thin)} of {options.num_bins} complexity bins hold fewer '
+                f'than {options.min_bin_models} models (counts '
+                f'{norm.bin_counts.tolist()}); each such model carries a large weight, '
+                f'so the normalized EDF rests on a few models'
+                + (f'; bins {empty} are empty and their share is spread over the '
+                   f'others' if empty else '') + '.')
+    return norms
+
+
+def _space_warnings(space: str, n: int, k: int, info: Mapping[str, Any],
+                    warnings: list[str]) -> None:
+    if n < MIN_MODELS:
+        warnings.append(
+            f'{space}: only {n} finished models. Its EDF is uncertain by +-'
+            f"{info['dkw_halfwidth']:.2f} everywhere (95% DKW band): read the plots as "
+            f'an illustration, not as evidence (the paper uses 100-500 models per space).')
+    if info['bootstrap'] and k < MIN_SUBSAMPLE:
+        warnings.append(
+            f'{space}: the best-value ranges come from {k}-model bootstrap subsamples '
+            f'(25% of {n}); the best of {k} random models says where a few good models '
+            f'happen to lie, not a trend. Do not read a "best value" from them.')
+    if info['parameter_source'] == 'inferred':
+        warnings.append(f'{space}: the manifest predates recorded draws; the drawn '
+                        f'parameters were read from the raw per-stage draws (one shared '
+                        f'column where every model has one value across stages).')
+    elif info['parameter_source'] == 'missing':
+        warnings.append(f'{space}: no drawn parameters recorded; only the built '
+                        f"networks' stage values (eff_*) can be analysed.")
+
+
+def _pair_warnings(a: str, b: str, ks: Mapping[str, Any], pair, warnings: list[str]
+                   ) -> None:
+    if ks['pvalue'] >= 0.05:
+        warnings.append(
+            f"{a} vs {b}: no significant difference (D = {ks['D']:.2f}, p = "
+            f"{ks['pvalue']:.2g}); at n = {int(ks['n1'])} and {int(ks['n2'])} only "
+            f"D > {ks['D_critical']:.2f} would be detected, so smaller differences "
+            f'remain possible.')
+    below = [(k, ag) for k, ag in zip(pair.sizes, pair.agree) if k < pair.sizes[-1]]
+    if below and below[-1][1] < MIN_AGREEMENT:
+        k, agree = below[-1]
+        warnings.append(
+            f'{a} vs {b}: with {k} models per space the two spaces are ranked (by '
+            f'median error) as the full populations rank them in only {agree:.0%} of '
+            f'subsamples: more models could change the conclusion.')
 
 
 def _nothing_to_analyse(counts: Mapping[str, Mapping[str, int]]) -> str:
@@ -183,6 +360,8 @@ def _nothing_to_analyse(counts: Mapping[str, Mapping[str, int]]) -> str:
 def _json(value: Any) -> Any:
     if isinstance(value, (np.floating, np.integer)):
         return value.item()
+    if isinstance(value, np.bool_):
+        return bool(value)
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, Path):
@@ -190,25 +369,46 @@ def _json(value: Any) -> Any:
     raise TypeError(f'cannot serialise {type(value).__name__}')
 
 
-def _draw(population: Population, spaces: list[str], tables, weights,
-          ranges: Mapping[str, Mapping[str, BestValueRange]],
-          curves: Mapping[str, RandomSearchCurve], out: Path, options: AnalysisOptions,
+def _draw(population: Population, spaces: list[str], tables, norms, ranges,
+          curves: Mapping[str, RandomSearchCurve],
+          norm_curves: Mapping[str, RandomSearchCurve], pair_curves,
+          summary: Mapping[str, Any], out: Path, options: AnalysisOptions,
           title: str) -> dict[str, Path]:
+    from .sample_size import SpaceSampleSize
     files = {}
+    conf = f'{options.confidence:.0%}'
     files['edf'] = plots.plot_edfs(
         {s: (population.errors(s), None) for s in spaces}, out / 'edf.png',
-        f'{title}: EDF')
-    files['edf_normalized'] = plots.plot_edfs(
-        {s: (population.errors(s), weights[s]) for s in spaces},
-        out / 'edf_normalized.png',
-        f'{title}: {options.complexity_key}-normalized EDF')
-    files['random_search'] = plots.plot_random_search(curves, out / 'random_search.png')
+        f'{title}: EDF (bands: {conf} DKW)',
+        bands={s: summary['spaces'][s]['dkw_halfwidth'] for s in spaces})
+    normalized = {s: (population.errors(s)[norms[s].inside], norms[s].weights)
+                  for s in spaces if s in norms and norms[s].weights.size}
+    if normalized:
+        lo, hi = summary['normalization']['range']
+        files['edf_normalized'] = plots.plot_edfs(
+            normalized, out / 'edf_normalized.png',
+            f'{options.complexity_key}-normalized EDF over [{lo:.3g}, {hi:.3g}] '
+            f'(bands: {conf} DKW at n_eff)',
+            bands={s: dkw_halfwidth(effective_sample_size(norms[s].weights),
+                                    options.confidence) for s in normalized})
+    files['random_search'] = plots.plot_random_search(
+        curves, out / 'random_search.png',
+        'Random search (plain, without replacement; band: 25-75%)')
+    if norm_curves:
+        files['random_search_normalized'] = plots.plot_random_search(
+            norm_curves, out / 'random_search_normalized.png',
+            'Random search, normalized (NDS: mean +- 2 std)', band='2sigma')
+    space_curves = {s: SpaceSampleSize(c['k'], c['D_mean'], c['D_std'], c['trials'])
+                    for s, c in summary['sample_size']['spaces'].items()}
+    files['sample_size'] = plots.plot_sample_size(space_curves, pair_curves,
+                                                  out / 'sample_size.png')
     for space in spaces:
         if ranges[space]:
             files[f'params_{space}'] = plots.plot_parameter_scatter(
                 tables[space], population.errors(space), ranges[space],
                 out / f'params_{safe_name(space)}.png',
-                f'{space}: error vs parameter (band: bootstrap 95% best-value range)')
+                f'{space}: error vs parameter (band: bootstrap {conf} best-value range, '
+                f"{summary['spaces'][space]['bootstrap_subsample']}-model subsamples)")
     if options.with_fit:
         points = {s: (tables[s]['e_fit'], population.errors(s)) for s in spaces
                   if 'e_fit' in tables[s]}
@@ -267,18 +467,29 @@ def _markdown(summary: Mapping[str, Any], files: Mapping[str, Path], out: Path,
     def image(key: str, alt: str) -> str:
         return f'![{alt}]({files[key].relative_to(out).as_posix()})\n' if key in files else ''
 
+    conf = f"{summary['confidence']:.0%}"
     lines = [f"# {summary['title']}", '',
-             f"Error: top-1 {summary['error_key'].replace('_', ' ')} (%). "
-             f"Complexity normalisation over {summary['complexity_key']} "
-             f"({summary['num_bins']} bins).", '',
-             '| space | sampled | finished | failed | pending | min | mean | median |',
-             '|---|---|---|---|---|---|---|---|']
+             f"**Error analysed:** {summary['error_definition']} (`{summary['error_key']}`"
+             f", in %).", '']
+    norm = summary.get('normalization') or {}
+    if norm.get('range'):
+        lo, hi = norm['range']
+        lines += [f"**Normalization:** one shared {summary['complexity_key']} range "
+                  f"[{lo:.4g}, {hi:.4g}] ({norm['source']}), {summary['num_bins']} "
+                  f"equal bins, the same for every space (NDS).", '']
+    if summary['warnings']:
+        lines += ['## Read this first', '']
+        lines += [f'- {w}' for w in summary['warnings']]
+        lines.append('')
+    lines += [f'| space | sampled | finished | failed | pending | min | mean | median | '
+              f'EDF band ({conf} DKW) |', '|---|---|---|---|---|---|---|---|---|']
     for space, c in summary['counts'].items():
         s = summary['spaces'].get(space, {})
+        band = f"+-{s['dkw_halfwidth']:.2f}" if 'dkw_halfwidth' in s else 'n/a'
         lines.append(f"| {space} | {c['total']} | {c['finished']} | {c['failed']} | "
                      f"{c['pending']} | {_fmt(s.get('min_error', float('nan')))} | "
                      f"{_fmt(s.get('mean_error', float('nan')))} | "
-                     f"{_fmt(s.get('median_error', float('nan')))} |")
+                     f"{_fmt(s.get('median_error', float('nan')))} | {band} |")
     lines.append('')
     if message:
         lines += [f'**{message}**', '']
@@ -287,42 +498,99 @@ def _markdown(summary: Mapping[str, Any], files: Mapping[str, Path], out: Path,
             lines.append(f'- `{key}`: {reason}')
         return '\n'.join(lines) + '\n'
     lines += ['## Error distribution functions', '',
-              'F(e) = fraction of models with error < e; normalized: each complexity bin '
-              'weighs the same (NDS).', '',
-              image('edf', 'EDF'), image('edf_normalized', 'normalized EDF'), '']
-    if summary['ks']:
-        lines += ['## KS tests between spaces', '',
-                  '| spaces | D | p-value | D (normalized) | p (normalized, Kish n_eff) |',
+              'F(e) = fraction of models with error < e. Shaded: the Dvoretzky-Kiefer-'
+              f'Wolfowitz band, inside which the true distribution lies everywhere with '
+              f'probability {conf} (half-width sqrt(ln(2/alpha) / 2n); normalized EDFs: '
+              "at Kish's effective n).", '', image('edf', 'EDF'), '']
+    if norm.get('spaces'):
+        lines += ['### Complexity-normalized EDFs (NDS)', '',
+                  'Each model weighs 1 / (k * m_j), m_j the models of its bin, so that '
+                  'every complexity bin of the shared range weighs the same in every '
+                  'space. Models outside the shared range are left out.', '',
+                  '| space | kept | left out | models per bin | n_eff |',
                   '|---|---|---|---|---|']
-        for plain, norm in zip(summary['ks'], summary['ks_normalized']):
+        for space, info in norm['spaces'].items():
+            lines.append(f"| {space} | {info['kept']} | {info['left_out']} | "
+                         f"{' '.join(str(c) for c in info['bin_counts'])} | "
+                         f"{info['n_eff']:.1f} |")
+        lines += ['', image('edf_normalized', 'normalized EDF'), '']
+    if summary['ks']:
+        normalized = {tuple(k['spaces']): k for k in summary['ks_normalized']}
+        lines += ['## KS tests between spaces', '',
+                  '| spaces | n | D | p-value | D needed for p<0.05 | n_eff (normalized) '
+                  '| D (normalized) | p (normalized) | D needed (normalized) |',
+                  '|---|---|---|---|---|---|---|---|---|']
+        for plain in summary['ks']:
+            nk = normalized.get(tuple(plain['spaces']))
+            tail = (f"{nk['n1']:.1f}, {nk['n2']:.1f} | {nk['D']:.3f} | {nk['pvalue']:.3g} | "
+                    f"{nk['D_critical']:.2f} |" if nk else 'n/a | n/a | n/a | n/a |')
             lines.append(f"| {plain['spaces'][0]} vs {plain['spaces'][1]} | "
-                         f"{plain['D']:.3f} | {plain['pvalue']:.3g} | {norm['D']:.3f} | "
-                         f"{norm['pvalue']:.3g} |")
+                         f"{int(plain['n1'])}, {int(plain['n2'])} | {plain['D']:.3f} | "
+                         f"{plain['pvalue']:.3g} | {plain['D_critical']:.2f} | {tail}")
         lines += ['', 'D = sup |F1 - F2|. Plain EDFs: statistic and p-value of '
                   '`scipy.stats.ks_2samp`. Normalized EDFs: the weighted sup distance; its '
-                  'p-value is the two-sample KS null distribution at Kish\'s effective '
+                  "p-value is the two-sample KS null distribution at Kish's effective "
                   'sample sizes n_eff = (sum w)^2 / sum w^2 (an approximation that ignores '
-                  'that the weights are estimated).', '']
+                  'that the weights are estimated). "D needed": the smallest D the test '
+                  'could call significant at these sizes.', '']
     lines += ['## Random-search efficiency', '',
-              'Expected min error of m random models (exact, from order statistics; '
-              'band: 25-75% quantiles).', '', image('random_search', 'random search'), '']
+              'Expected min error of m random models of the population, exact from order '
+              'statistics: plain (m distinct models, band 25-75% quantiles) and '
+              'normalized (m draws with replacement from the normalized distribution, '
+              'P(min >= e_(i)) = S_i^m; band mean +- 2 std, as NDS plots).', '',
+              image('random_search', 'random search'),
+              image('random_search_normalized', 'normalized random search'), '']
+    sample = summary.get('sample_size') or {}
+    if sample.get('spaces'):
+        lines += ['## Sample size: could more models change the conclusion?', '',
+                  'By subsampling k models per space (NDS Figure 7): left, the KS distance '
+                  'between a k-model EDF and the whole population\'s; middle, D between '
+                  'the spaces at k models each (dashed: at all models); right, how often '
+                  'k-model subsamples rank the spaces (by median error) as the full '
+                  'populations do, and how often a KS test calls them different. '
+                  'Curves still moving at the study\'s n mean more models could change '
+                  'the conclusion.', '']
+        for name, pair in sample.get('pairs', {}).items():
+            lines += [f'| {name}: k | ' + ' | '.join(str(k) for k in pair['k']) + ' |',
+                      '|---|' + '---|' * len(pair['k']),
+                      '| D between spaces | ' + ' | '.join(
+                          f'{m:.2f}+-{s:.2f}' for m, s in zip(pair['D_mean'], pair['D_std']))
+                      + ' |',
+                      '| same ranking | ' + ' | '.join(f'{a:.0%}' for a in pair['agree_fraction'])
+                      + ' |',
+                      '| KS p < 0.05 | ' + ' | '.join(
+                          f'{a:.0%}' for a in pair['significant_fraction']) + ' |', '']
+        lines += [image('sample_size', 'sample size'), '']
     lines += ['## Best parameter values (empirical bootstrap)', '']
     for space, s in summary['spaces'].items():
         boot = s['bootstrap']
-        if not boot:
-            continue
-        reps = next(iter(boot.values()))
-        lines += [f"### {space}", '',
-                  f"{reps['reps']} repetitions of a {reps['subsample']}-model subsample "
-                  f"with replacement; value of the lowest-error model.", '',
-                  '| parameter | best (median) | 95% range |', '|---|---|---|']
-        for name, r in boot.items():
-            lines.append(f"| {name} | {r['median']:.4g} | [{r['low']:.4g}, {r['high']:.4g}] |")
+        lines += [f"### {space}", '']
+        drawn = s.get('drawn_parameters') or []
+        lines.append(f"Drawn parameters of this space: {', '.join(drawn) or 'none recorded'}"
+                     f" (source: {s.get('parameter_source', 'n/a')}). eff_* columns in "
+                     f'results.csv are the built network\'s stage values after group '
+                     f'compatibility.')
+        lines.append('')
+        if boot:
+            reps = next(iter(boot.values()))
+            lines += [f"{reps['reps']} repetitions of a {s['bootstrap_subsample']}-model "
+                      f"subsample (int(0.25 n), as pycls) of the n = {s['n']} finished "
+                      f'models, with replacement; the value of the lowest-error model; '
+                      f'{conf} range.', '',
+                      '| parameter | drawn | n | best (median) | range |', '|---|---|---|---|---|']
+            for name, r in boot.items():
+                lines.append(f"| {name} | {'yes' if name in drawn else 'no'} | {r['n']} | "
+                             f"{r['median']:.4g} | [{r['low']:.4g}, {r['high']:.4g}] |")
+        skipped = s.get('skipped_parameters') or {}
+        if skipped:
+            lines += ['', 'Not bootstrapped: ' + '; '.join(f'{k}: {v}'
+                                                         for k, v in skipped.items()) + '.']
         lines += ['', image(f'params_{space}', f'{space} parameters'), '']
     if 'error_vs_efit' in files:
         lines += ['## Quantized linear fit', '',
                   'e_fit: mean |log(predicted / observed)| of the best quantized linear '
-                  'fit of each model\'s per-block widths.', '',
+                  'fit of each model\'s per-block widths (paper Section 4; the search: '
+                  '`design/fit.py`).', '',
                   image('error_vs_efit', 'error vs e_fit')]
         for space in summary['spaces']:
             lines.append(image(f'widths_{space}', f'{space} widths'))

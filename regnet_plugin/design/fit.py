@@ -14,6 +14,9 @@ import numpy as np
 
 from .regnet import QUANTUM, quantized_linear_floats
 
+#: changes whenever the search changes (cached fits of another version are redone)
+FIT_VERSION = 1
+
 #: Coarse grid sizes, then this many zoom rounds around the best point.
 #: w0 candidates lie within this factor of the first observed width.
 _W0_SPAN = 1.25

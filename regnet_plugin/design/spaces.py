@@ -5,7 +5,9 @@ configurable object (ranges and value sets are constructor parameters with the
 paper's defaults; ``space.replace(**changes)`` composes a new one) that can
 
 * ``sample(rng)``: draw one member (an ``AnyNetSpec``); ``draw(rng)`` also gives
-  the space-level parameters (per-stage d/w/b/g, or the RegNet's d, w0, wa, wm, g, b),
+  the space-level parameters (per-stage d/w/b/g, or the RegNet's d, w0, wa, wm, g, b);
+  ``drawn_parameters(params)`` names the space's degrees of freedom (what a study
+  bootstraps and plots; AnyNet draws also carry them as ``params['drawn']``),
 * ``draw_batch(rng, n)``: draw n points at once as arrays (vectorised; what the
   sampler uses to evaluate tens of thousands of models a second),
 * ``contains(spec)``: decide membership exactly (see each class),
@@ -161,6 +163,16 @@ class DesignSpace:
 
     @property
     def size(self) -> float:
+        raise NotImplementedError
+
+    def drawn_parameters(self, params: dict[str, Any]) -> dict[str, float]:
+        """The space's degrees of freedom as drawn, one named number each.
+
+        ``params`` is a ``Draw.params``; the result is what a study analyses: exactly
+        the dimensions the space draws, before group compatibility (AnyNet draws
+        store it as ``params['drawn']``: their per-stage lists do not say what the
+        space shares).
+        """
         raise NotImplementedError
 
     # -- shared -----------------------------------------------------------
@@ -354,7 +366,23 @@ class AnyNetSpace(DesignSpace):
                                      batch.bottleneck_ratios[i].tolist(),
                                      batch.group_widths[i].tolist(), self.se_ratio,
                                      self.stem_width)
-        return Draw(spec, {k: v[i].tolist() for k, v in batch.params.items()})
+        params = {k: v[i].tolist() for k, v in batch.params.items()}
+        return Draw(spec, {**params, 'drawn': self.drawn_parameters(params)})
+
+    def drawn_parameters(self, params: dict[str, Any]) -> dict[str, float]:
+        """``d1..``, ``w1..`` per stage; ``b`` and ``g`` once where the space shares
+        them (B: b; C-E: b and g), else ``b1..``/``g1..`` (raw draws, before group
+        compatibility: a drawn g = 16 stays 16 in a stage whose width forces 8)."""
+        drawn: dict[str, float] = {}
+        for key, name, shared in (('depths', 'd', False), ('widths', 'w', False),
+                                  ('bottleneck_ratios', 'b', self.shared_bottleneck),
+                                  ('group_widths', 'g', self.shared_group)):
+            values = [float(v) for v in params[key]]
+            if shared:
+                drawn[name] = values[0]
+            else:
+                drawn.update({f'{name}{i}': v for i, v in enumerate(values, start=1)})
+        return drawn
 
     # -- membership ---------------------------------------------------------
     def contains(self, spec: Any) -> bool:
@@ -548,7 +576,14 @@ class RegNetSpace(DesignSpace):
 
     def _draw_from_batch(self, batch: Batch, i: int) -> Draw:
         rp = self._regnet_params({k: v[i] for k, v in batch.params.items()})
+        # the named draws are the drawn parameters already (drawn_parameters names them)
         return Draw(rp.to_spec(), rp.to_dict(), rp)
+
+    def drawn_parameters(self, params: dict[str, Any]) -> dict[str, float]:
+        """The paper's six: ``d, w0, wa, wm, g, b`` (g before group compatibility)."""
+        return {'d': float(params['depth']), 'w0': float(params['w0']),
+                'wa': float(params['wa']), 'wm': float(params['wm']),
+                'g': float(params['group_width']), 'b': float(params['bottleneck_ratio'])}
 
     # -- membership -----------------------------------------------------------------
     def contains_params(self, params: RegNetParams) -> bool:

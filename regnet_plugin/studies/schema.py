@@ -11,6 +11,7 @@ runtime: what every sampled model is trained with) plus a ``study`` dict::
         seed=0,
         regime=dict(min_flops=360e6, max_flops=400e6, img_size=224, num_classes=1000),
         analysis=dict(num_bins=10, bootstrap_reps=10_000, ...),   # AnalysisOptions
+        # (error_key='best_error': lowest error over epochs, pycls/NDS; or 'final_error')
         train=dict(executor='subprocess', workers=1, gpus_per_model=1, ...),
         data_preparation=dict(type='digits', root='{study_dir}/data/digits32', ...),
     )
@@ -182,9 +183,11 @@ class StudyConfig:
         if prep is not None and (not isinstance(prep, Mapping) or 'type' not in prep):
             raise ValueError(f"study.data_preparation must be a dict with a 'type', "
                              f'got {prep!r}')
+        regime = Regime(**dict(regime))
         return cls(name=str(data.get('name') or 'study'), spaces=entries, num_models=n,
-                   regime=Regime(**dict(regime)), seed=seed,
-                   analysis=AnalysisOptions.from_dict(data.get('analysis')),
+                   regime=regime, seed=seed,
+                   # the regime bounds are the normalized EDFs' shared complexity range
+                   analysis=AnalysisOptions.from_dict(data.get('analysis'), regime=regime),
                    train=TrainOptions.from_dict(data.get('train')),
                    data_preparation=dict(prep) if prep else None,
                    max_draws=data.get('max_draws'))

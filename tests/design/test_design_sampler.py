@@ -48,7 +48,7 @@ def test_samples_in_regime_distinct_and_equal_to_naive(name):
         assert set(first) >= {'depth', 'w0', 'wa', 'wm', 'group_width', 'bottleneck_ratio'}
     else:
         assert set(result[0].params) == {'depths', 'widths', 'bottleneck_ratios',
-                                         'group_widths'}
+                                         'group_widths', 'drawn'}
 
 
 def test_deterministic_per_seed():

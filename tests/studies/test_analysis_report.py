@@ -66,7 +66,7 @@ def test_report_files_and_embedded_plots(analysed):
 def test_report_statistics_find_planted_answers(analysed):
     out, result = analysed
     spaces = result.summary['spaces']
-    depth = spaces['RegNetX']['bootstrap']['depth']
+    depth = spaces['RegNetX']['bootstrap']['d']
     assert depth['low'] <= 18 <= depth['high']
     assert spaces['RegNetY']['mean_error'] < spaces['RegNetX']['mean_error']
     ks = result.summary['ks'][0]
@@ -112,3 +112,176 @@ def test_unknown_parameter_names_are_refused(tmp_path):
                               bootstrap_reps=100)
     with pytest.raises(ValueError, match=r"unknown analysis parameter\(s\) \['widthz'\]"):
         analyze_population(Population.from_dicts(_population(5)), tmp_path, options)
+
+
+# -- drawn parameters, shared normalization range, error definition, n warnings ------
+def _rows_from_draws(space_name, n, seed, error=None):
+    """Models drawn from a real space (space_params = Draw.params, as a manifest stores)."""
+    from regnet_plugin.design.spaces import get_space
+    rng = np.random.default_rng(seed)
+    space = get_space(space_name)
+    rows = []
+    for i in range(n):
+        draw = space.draw(rng)
+        err = float(rng.uniform(20, 40)) if error is None else error(draw)
+        rows.append(dict(key=f'{space_name}-{i}', space=space_name,
+                         spec=draw.spec.to_dict(), complexity=dict(flops=1e6 * (i + 1)),
+                         space_params=draw.params, status='done', final_error=err + 1,
+                         best_error=err))
+    return rows
+
+
+def test_drawn_group_width_is_a_column_after_compatibility(tmp_path):
+    """RegNetX draws one g; compatibility (g = min(g, w_b)) changes some stages' g. The
+    table's g is the draw itself for every model, the eff_g columns the built stages,
+    and the report bootstraps the drawn g and b."""
+    rows = _rows_from_draws('RegNetX', 150, 0)
+    drawn_g = np.array([r['space_params']['group_width'] for r in rows], float)
+    built_g = np.array([r['spec']['stages'][0]['group_width'] for r in rows], float) \
+        if 'stages' in rows[0]['spec'] else None
+    population = Population.from_dicts(rows)
+    table = population.parameter_table('RegNetX')
+    np.testing.assert_array_equal(table['g'], drawn_g)
+    np.testing.assert_array_equal(
+        table['b'], [r['space_params']['bottleneck_ratio'] for r in rows])
+    specs = [population.finished('RegNetX')[i].anynet_spec() for i in range(len(rows))]
+    eff_g1 = np.array([s.group_widths[0] for s in specs], float)
+    np.testing.assert_array_equal(table['eff_g1'], eff_g1)
+    if built_g is not None:
+        np.testing.assert_array_equal(built_g, eff_g1)
+    changed = np.any(np.array([s.group_widths for s in specs]) != drawn_g[:, None], axis=1)
+    assert 5 <= changed.sum() < len(rows)    # compatibility did change some models' g
+    assert np.all(np.isfinite(table['g'])) and np.all(np.isfinite(table['b']))
+    options = AnalysisOptions(bootstrap_reps=200, with_fit=False, plots=False)
+    result = analyze_population(population, tmp_path, options)
+    boot = result.summary['spaces']['RegNetX']['bootstrap']
+    assert {'d', 'w0', 'wa', 'wm', 'g', 'b'} <= set(boot)
+    report = (tmp_path / 'report.md').read_text()
+    assert '| g | yes |' in report and '| b | yes |' in report
+
+
+@pytest.mark.parametrize('space, drawn', [
+    ('AnyNetX_A', [f'{p}{i}' for p in 'dwbg' for i in range(1, 5)]),
+    ('AnyNetX_B', [f'{p}{i}' for p in 'dw' for i in range(1, 5)] + ['b'] +
+     [f'g{i}' for i in range(1, 5)]),
+    ('AnyNetX_C', [f'{p}{i}' for p in 'dw' for i in range(1, 5)] + ['b', 'g']),
+    ('AnyNetX_E', [f'{p}{i}' for p in 'dw' for i in range(1, 5)] + ['b', 'g']),
+])
+def test_anynet_drawn_columns_are_the_degrees_of_freedom(space, drawn):
+    rows = _rows_from_draws(space, 60, 1)
+    population = Population.from_dicts(rows)
+    assert population.drawn_names(space) == drawn
+    table = population.parameter_table(space)
+    for name in drawn:                          # no NaN: nothing drops out
+        assert np.all(np.isfinite(table[name])), name
+    if 'g' in drawn:
+        np.testing.assert_array_equal(
+            table['g'], [r['space_params']['group_widths'][0] for r in rows])
+    # an old manifest (no recorded 'drawn') gives the same columns, inferred
+    legacy = [dict(r, space_params={k: v for k, v in r['space_params'].items()
+                                    if k != 'drawn'}) for r in rows]
+    old = Population.from_dicts(legacy)
+    assert old.parameter_source(space) == 'inferred'
+    assert old.drawn_names(space) == drawn
+    old_table = old.parameter_table(space)
+    for name in drawn:
+        np.testing.assert_array_equal(old_table[name], table[name])
+
+
+def _flops_rows(space, flops, seed):
+    """Same error-vs-flops law in every space: error = 40 - 3 * flops (M) + noise."""
+    rng = np.random.default_rng(seed)
+    spec = RegNetParams(16, 48, 24.0, 2.5, 8).to_spec().to_dict()
+    return [dict(key=f'{space}-{i}', space=space, spec=spec,
+                 complexity=dict(flops=float(f) * 1e6), status='done',
+                 best_error=40 - 3 * float(f) + rng.normal(0, 0.5),
+                 final_error=41 - 3 * float(f))
+            for i, f in enumerate(flops)]
+
+
+def test_normalization_uses_one_shared_range(tmp_path):
+    """Two spaces with the same error-vs-flops law but different flops ranges: over
+    one shared range their normalized EDFs agree; the models outside it are counted.
+    The reference: NDS weights over the shared range, computed in the test."""
+    rng = np.random.default_rng(0)
+    fa, fb = rng.uniform(1, 6, 400), rng.uniform(3, 8, 400)
+    rows = _flops_rows('A', fa, 1) + _flops_rows('B', fb, 2)
+    options = AnalysisOptions(num_bins=5, bootstrap_reps=100, with_fit=False, plots=False,
+                              sample_size_trials=5)
+    result = analyze_population(Population.from_dicts(rows), tmp_path, options)
+    norm = result.summary['normalization']
+    lo, hi = max(fa.min(), fb.min()) * 1e6, min(fa.max(), fb.max()) * 1e6
+    assert norm['range'] == pytest.approx([lo, hi])
+    assert norm['spaces']['A']['left_out'] == int(np.sum((fa * 1e6 < lo) | (fa * 1e6 > hi)))
+    assert norm['spaces']['B']['left_out'] == int(np.sum((fb * 1e6 < lo) | (fb * 1e6 > hi)))
+    assert norm['spaces']['A']['left_out'] > 100
+    assert any('A: ' in w and 'outside the shared flops range' in w
+               for w in result.summary['warnings'])
+
+    def nds_weights(c):                           # NDS compute_norm_ws, by definition
+        hist, edges = np.histogram(c, bins=5, range=(lo, hi))
+        return 1 / hist[np.clip(np.digitize(c, edges) - 1, 0, 4)] / 5
+
+    def weighted_d(ea, wa, eb, wb):
+        grid = np.union1d(ea, eb)
+        fa_ = np.array([wa[ea <= g].sum() for g in grid])
+        fb_ = np.array([wb[eb <= g].sum() for g in grid])
+        return np.abs(fa_ - fb_).max()
+
+    pop = Population.from_dicts(rows)
+    ea, eb = pop.errors('A'), pop.errors('B')
+    ca, cb = fa * 1e6, fb * 1e6
+    ia, ib = (ca >= lo) & (ca <= hi), (cb >= lo) & (cb <= hi)
+    shared_d = weighted_d(ea[ia], nds_weights(ca[ia]), eb[ib], nds_weights(cb[ib]))
+    ks = result.summary['ks_normalized'][0]
+    assert ks['D'] == pytest.approx(shared_d)
+    assert ks['D'] < 0.15 and ks['pvalue'] > 0.01
+    # each space over its own range (what the analysis must not do) differs badly
+    def own(c):
+        hist, edges = np.histogram(c, bins=5)
+        return 1 / hist[np.clip(np.digitize(c, edges) - 1, 0, 4)] / 5
+    assert weighted_d(ea, own(ca), eb, own(cb)) > 0.3
+
+
+def test_regime_bounds_are_the_shared_range():
+    from regnet_plugin.design.sampler import Regime
+    options = AnalysisOptions.from_dict({'num_bins': 4},
+                                        regime=Regime(min_flops=2e6, max_flops=4e6))
+    assert tuple(options.complexity_range) == (2e6, 4e6)
+    assert options.complexity_range_source == 'regime'
+    explicit = AnalysisOptions.from_dict({'complexity_range': [1e6, 3e6]},
+                                         regime=Regime(min_flops=2e6, max_flops=4e6))
+    assert tuple(explicit.complexity_range) == (1e6, 3e6)
+    with pytest.raises(ValueError, match='error_key'):
+        AnalysisOptions.from_dict({'error_key': 'last'})
+
+
+def test_error_definition_default_is_best_epoch_and_is_stated(tmp_path):
+    rows = _rows_from_draws('RegNetX', 20, 2)
+    options = AnalysisOptions(bootstrap_reps=100, with_fit=False, plots=False)
+    result = analyze_population(Population.from_dicts(rows), tmp_path, options)
+    assert result.summary['error_key'] == 'best_error'
+    assert result.summary['spaces']['RegNetX']['min_error'] == \
+        pytest.approx(min(r['best_error'] for r in rows))
+    assert 'lowest top-1 error over the validated epochs' in \
+        (tmp_path / 'report.md').read_text()
+    final = analyze_population(Population.from_dicts(rows), tmp_path / 'final',
+                               AnalysisOptions(error_key='final_error', bootstrap_reps=100,
+                                               with_fit=False, plots=False))
+    assert final.summary['spaces']['RegNetX']['min_error'] == \
+        pytest.approx(min(r['final_error'] for r in rows))
+    assert 'after the final epoch' in (tmp_path / 'final' / 'report.md').read_text()
+
+
+def test_small_populations_are_called_out(tmp_path):
+    """The demo's size: 12 models per space, 3-model bootstrap subsamples."""
+    rows = _rows_from_draws('RegNetX', 12, 3) + _rows_from_draws('AnyNetX_A', 12, 4)
+    options = AnalysisOptions(bootstrap_reps=200, with_fit=False, plots=False)
+    result = analyze_population(Population.from_dicts(rows), tmp_path, options)
+    warnings = ' '.join(result.summary['warnings'])
+    assert 'only 12 finished models' in warnings
+    assert '3-model bootstrap subsamples' in warnings and 'not a trend' in warnings
+    report = (tmp_path / 'report.md').read_text()
+    assert '## Read this first' in report and 'not a trend' in report
+    ks = result.summary['ks'][0]
+    assert ks['n1'] == 12 and ks['D_critical'] > 0.4

@@ -7,10 +7,10 @@ import pytest
 from scipy import stats
 
 from regnet_plugin.analysis.bootstrap import bootstrap_best_value, bootstrap_best_values
-from regnet_plugin.analysis.edf import (bin_indices, edf, effective_sample_size, ks_test,
+from regnet_plugin.analysis.edf import (edf, effective_sample_size, ks_test,
                                         normalized_weights, weighted_sup_distance)
 from regnet_plugin.analysis.random_search import (expected_min_error, min_error_quantile,
-                                                  min_rank_probabilities,
+                                                  min_error_std, min_rank_probabilities,
                                                   random_search_efficiency)
 
 
@@ -37,20 +37,33 @@ def test_edf_refuses_nan_and_empty():
 
 
 # -- normalized EDF weights ------------------------------------------------------------
-def test_normalized_weights_sum_to_one_and_equalize_bins():
-    rng = np.random.default_rng(1)
-    # heavily skewed complexity: most models near the low end
-    flops = np.concatenate([rng.uniform(360, 365, 80), rng.uniform(365, 400, 20)])
-    w = normalized_weights(flops, num_bins=7)
+def nds_compute_norm_ws(cs, num_bins, c_range):
+    """NDS' normalized-EDF weights, written from their definition (the NDS notebooks'
+    ``compute_norm_ws``): np.histogram over the fixed range, every bin occupied,
+    weight 1 / (num_bins * models in the bin)."""
+    hist, edges = np.histogram(cs, bins=num_bins, range=c_range)
+    inds = np.digitize(cs, bins=edges) - 1
+    assert np.count_nonzero(hist) == num_bins
+    return 1 / hist[inds] / num_bins
+
+
+@pytest.mark.parametrize('num_bins', [3, 7, 10])
+def test_normalized_weights_equal_nds_definition(num_bins):
+    rng = np.random.default_rng(num_bins)
+    # skewed complexity over a fixed range (NDS: a range given, not the sample's)
+    value_range = (358.0, 401.0)
+    centres = np.linspace(*value_range, 2 * num_bins + 1)[1::2]   # every bin occupied
+    flops = np.concatenate([rng.uniform(360, 366, 80), rng.uniform(366, 400, 25),
+                            centres])
+    expected = nds_compute_norm_ws(flops, num_bins, value_range)
+    w = normalized_weights(flops, num_bins, value_range)
+    np.testing.assert_allclose(w, expected, rtol=1e-12)
     assert w.sum() == pytest.approx(1.0)
-    bins = bin_indices(flops, 7, (flops.min(), flops.max()))
-    occupied = np.unique(bins)
-    per_bin = np.array([w[bins == b].sum() for b in occupied])
-    np.testing.assert_allclose(per_bin, 1 / len(occupied))
-    # each model of bin j weighs 1 / (k * m_j) when every bin is occupied
-    if len(occupied) == 7:
-        counts = np.bincount(bins, minlength=7)
-        np.testing.assert_allclose(w, 1 / (7 * counts[bins]))
+    # models on inner bin edges go to the upper bin, as np.histogram puts them
+    edges = np.linspace(*value_range, num_bins + 1)
+    on_edges = np.concatenate([flops, edges[1:-1]])
+    np.testing.assert_allclose(normalized_weights(on_edges, num_bins, value_range),
+                               nds_compute_norm_ws(on_edges, num_bins, value_range))
 
 
 def test_normalized_weights_exact_formula():
@@ -120,17 +133,33 @@ def test_bootstrap_range_covers_planted_optimum():
     assert result.covers(20)
     assert 14 <= result.median <= 26
     assert result.high - result.low < 20           # and it is informative
-    assert result.reps == 10_000 and result.subsample == 100
+    assert result.reps == 10_000 and result.subsample == 100     # int(0.25 * 400)
 
 
-def test_bootstrap_draws_are_values_of_lowest_error_pairs():
-    values = np.array([1.0, 2.0, 3.0])
-    errors = np.array([5.0, 1.0, 9.0])
-    best = bootstrap_best_values(values, errors, reps=500, fraction=1.0, seed=1)
-    # with 3 draws the winner is 2 whenever index 1 is drawn, else 1 unless only 3s
-    assert set(np.unique(best)) <= {1.0, 2.0, 3.0}
-    p_two = 1 - (2 / 3) ** 3
-    assert abs(np.mean(best == 2.0) - p_two) < 0.07
+@pytest.mark.parametrize('n', [6, 14, 22, 499])
+def test_bootstrap_subsample_is_pycls_int(n):
+    """pycls get_filters: n_sample = max(1, int(n * 0.25)); round() differs at these n."""
+    values = np.arange(n, dtype=float)
+    result = bootstrap_best_value(values, values[::-1], reps=10, seed=0)
+    assert result.subsample == max(1, int(n * 0.25)) != round(n * 0.25)
+
+
+@pytest.mark.parametrize('n', [6, 14])
+def test_bootstrap_winner_follows_its_exact_law(n):
+    """The winner of a k-draw subsample (with replacement) is the model of rank i with
+    probability ((n-i+1)/n)^k - ((n-i)/n)^k, k = int(0.25 n) as pycls. 200k
+    repetitions: each frequency within 5 binomial standard deviations."""
+    rng = np.random.default_rng(n)
+    errors = rng.permutation(n).astype(float)        # rank of model j: errors[j] + 1
+    values = errors + 1                              # the value is the rank itself
+    reps = 200_000
+    best = bootstrap_best_values(values, errors, reps=reps, seed=3)
+    k = int(0.25 * n)
+    ranks = np.arange(1, n + 1)
+    law = ((n - ranks + 1) / n) ** k - ((n - ranks) / n) ** k
+    freq = np.array([np.mean(best == r) for r in ranks])
+    assert law.sum() == pytest.approx(1.0)
+    assert np.all(np.abs(freq - law) <= 5 * np.sqrt(law * (1 - law) / reps) + 1e-12)
 
 
 def test_bootstrap_bad_input():
@@ -157,10 +186,37 @@ def test_random_search_equals_enumeration_with_replacement(m):
     assert expected_min_error(errors, m, replace=True) == pytest.approx(brute)
 
 
-def test_random_search_pmf_sums_to_one_at_scale():
-    p = min_rank_probabilities(500, 256)
-    assert p.sum() == pytest.approx(1.0)
-    assert np.all(p >= -1e-15)
+@pytest.mark.parametrize('n, m', [(500, 256), (37, 5), (9, 9)])
+def test_random_search_pmf_equals_math_comb(n, m):
+    """P(min rank = i) = [C(n-i+1, m) - C(n-i, m)] / C(n, m), in exact integers."""
+    from fractions import Fraction
+    p = min_rank_probabilities(n, m)
+    total = math.comb(n, m)
+    exact = [Fraction(math.comb(n - i + 1, m) - math.comb(n - i, m), total)
+             for i in range(1, n + 1)]
+    np.testing.assert_allclose(p, [float(x) for x in exact], rtol=1e-9, atol=1e-300)
+
+
+@pytest.mark.parametrize('m', [1, 2, 3])
+def test_weighted_random_search_equals_enumeration(m):
+    """NDS draws m models with replacement from the normalized distribution: E[min]
+    and its std by enumerating every m-tuple with its probability."""
+    errors = np.array([12.0, 7.0, 9.5, 30.0, 8.0, 9.5])
+    weights = np.array([0.05, 0.1, 0.3, 0.25, 0.2, 0.1])
+    mean = sq = 0.0
+    for t in itertools.product(range(errors.size), repeat=m):
+        prob = float(np.prod(weights[list(t)]))
+        low = errors[list(t)].min()
+        mean += prob * low
+        sq += prob * low ** 2
+    assert expected_min_error(errors, m, replace=True, weights=weights) == \
+        pytest.approx(mean, rel=1e-12)
+    assert min_error_std(errors, m, replace=True, weights=weights) == \
+        pytest.approx(math.sqrt(sq - mean ** 2), rel=1e-9)
+    curve = random_search_efficiency(errors, max_m=4, weights=weights)
+    assert curve.weighted and curve.replace and curve.m == [1, 2, 4]
+    with pytest.raises(ValueError, match='with replacement'):
+        expected_min_error(errors, m, replace=False, weights=weights)
 
 
 def test_random_search_curve_and_quantiles():
