@@ -39,6 +39,7 @@ class AnalysisOptions:
     bootstrap_fraction: float = DEFAULT_FRACTION
     confidence: float = 0.95                        # EDF bands, bootstrap ranges
     sample_size_trials: int = 50                    # subsamples per n (NDS: 50)
+    sample_size: bool = True                        # the sample-size analysis (~1 s/pair)
     seed: int = 0
     parameters: Sequence[str] | None = None       # None: drawn parameters + depth, e_fit
     width_fit_models: int = 4                      # best models per space in widths plot

@@ -65,7 +65,7 @@ def plot_edfs(curves: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
     ax.set_xlabel(xlabel)
     ax.set_ylabel('cumulative prob.')
     ax.set_ylim(0, 1)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(title='[n|min|mean]', fontsize=8, title_fontsize=8, loc='lower right')
     return _save(fig, path)

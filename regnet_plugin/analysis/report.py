@@ -219,8 +219,9 @@ def analyze_population(population: Population, out_dir: str | Path,
             summary['spaces'][space]['random_search_normalized'] = \
                 norm_curves[space].as_dict()
         _space_warnings(space, n, k, summary['spaces'][space], warnings)
-        summary['sample_size']['spaces'][space] = space_sample_size(
-            e, options.sample_size_trials, options.seed).as_dict()
+        if options.sample_size:
+            summary['sample_size']['spaces'][space] = space_sample_size(
+                e, options.sample_size_trials, options.seed).as_dict()
     if options.parameters is not None and tables:
         known = sorted({k for t in tables.values() for k in t})
         unknown = sorted(set(options.parameters) - set(known))
@@ -239,9 +240,11 @@ def analyze_population(population: Population, out_dir: str | Path,
             summary['ks_normalized'].append(
                 {'spaces': [a, b], **res.as_dict(),
                  'D_critical': ks_critical_value(res.n1, res.n2)})
-        pair = pair_sample_size(ea, eb, options.sample_size_trials, options.seed)
-        pair_curves[f'{a} vs {b}'] = pair
-        summary['sample_size']['pairs'][f'{a} vs {b}'] = pair.as_dict()
+        pair = pair_sample_size(ea, eb, options.sample_size_trials, options.seed) \
+            if options.sample_size else None
+        if pair is not None:
+            pair_curves[f'{a} vs {b}'] = pair
+            summary['sample_size']['pairs'][f'{a} vs {b}'] = pair.as_dict()
         _pair_warnings(a, b, summary['ks'][-1], pair, warnings)
     if fit is not None:
         fit.save()
@@ -335,6 +338,8 @@ def _pair_warnings(a: str, b: str, ks: Mapping[str, Any], pair, warnings: list[s
             f"{ks['pvalue']:.2g}); at n = {int(ks['n1'])} and {int(ks['n2'])} only "
             f"D > {ks['D_critical']:.2f} would be detected, so smaller differences "
             f'remain possible.')
+    if pair is None:
+        return
     below = [(k, ag) for k, ag in zip(pair.sizes, pair.agree) if k < pair.sizes[-1]]
     if below and below[-1][1] < MIN_AGREEMENT:
         k, agree = below[-1]
@@ -379,7 +384,7 @@ def _draw(population: Population, spaces: list[str], tables, norms, ranges,
     conf = f'{options.confidence:.0%}'
     files['edf'] = plots.plot_edfs(
         {s: (population.errors(s), None) for s in spaces}, out / 'edf.png',
-        f'{title}: EDF (bands: {conf} DKW)',
+        f'{title}: EDF\n(bands: {conf} DKW)',
         bands={s: summary['spaces'][s]['dkw_halfwidth'] for s in spaces})
     normalized = {s: (population.errors(s)[norms[s].inside], norms[s].weights)
                   for s in spaces if s in norms and norms[s].weights.size}
@@ -387,7 +392,7 @@ def _draw(population: Population, spaces: list[str], tables, norms, ranges,
         lo, hi = summary['normalization']['range']
         files['edf_normalized'] = plots.plot_edfs(
             normalized, out / 'edf_normalized.png',
-            f'{options.complexity_key}-normalized EDF over [{lo:.3g}, {hi:.3g}] '
+            f'{options.complexity_key}-normalized EDF, shared range [{lo:.3g}, {hi:.3g}]\n'
             f'(bands: {conf} DKW at n_eff)',
             bands={s: dkw_halfwidth(effective_sample_size(norms[s].weights),
                                     options.confidence) for s in normalized})
@@ -400,8 +405,9 @@ def _draw(population: Population, spaces: list[str], tables, norms, ranges,
             'Random search, normalized (NDS: mean +- 2 std)', band='2sigma')
     space_curves = {s: SpaceSampleSize(c['k'], c['D_mean'], c['D_std'], c['trials'])
                     for s, c in summary['sample_size']['spaces'].items()}
-    files['sample_size'] = plots.plot_sample_size(space_curves, pair_curves,
-                                                  out / 'sample_size.png')
+    if space_curves:
+        files['sample_size'] = plots.plot_sample_size(space_curves, pair_curves,
+                                                      out / 'sample_size.png')
     for space in spaces:
         if ranges[space]:
             files[f'params_{space}'] = plots.plot_parameter_scatter(

@@ -32,7 +32,7 @@ class LiveSummary:
 def refresh_live_summary(study: StudyDir) -> LiveSummary:
     manifest = Manifest.load(study)
     options = dataclasses.replace(StudyConfig.from_dict(manifest.study).analysis,
-                                  plots=False, with_fit=False)
+                                  plots=False, with_fit=False, sample_size=False)
     population = Population.from_dicts(population_records(study, manifest),
                                        options.error_key)
     out = study.analysis / 'live'

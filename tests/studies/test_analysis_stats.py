@@ -231,3 +231,30 @@ def test_random_search_curve_and_quantiles():
     assert min_error_quantile(errors, 2, 0.5) == mins[math.ceil(len(mins) / 2) - 1]
     with pytest.raises(ValueError, match='distinct'):
         expected_min_error(errors, 17)
+
+
+# -- sample size ----------------------------------------------------------------------
+@pytest.mark.parametrize('k', [2, 4, 7, 12, 30])
+def test_subsample_significance_threshold_is_scipys_exact_test(k):
+    """D >= the critical value exactly when scipy's exact two-sample KS p < 0.05."""
+    from regnet_plugin.analysis.sample_size import equal_size_critical_value
+    rng = np.random.default_rng(k)
+    crit = equal_size_critical_value(k)
+    for shift in np.linspace(0, 3, 25):
+        a, b = rng.normal(0, 1, k), rng.normal(shift, 1, k)
+        result = stats.ks_2samp(a, b, method='exact')
+        assert (result.statistic >= crit) == (result.pvalue < 0.05), (shift, result)
+
+
+def test_sample_size_curves_shrink_to_the_full_population():
+    from regnet_plugin.analysis.sample_size import pair_sample_size, space_sample_size
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(30, 2, 64), rng.normal(33, 2, 64)
+    space = space_sample_size(a, trials=20)
+    assert space.sizes == [2, 4, 8, 16, 32, 64] and space.d_mean[-1] == 0
+    assert space.d_mean[0] > space.d_mean[-2] > 0
+    pair = pair_sample_size(a, b, trials=20)
+    assert pair.full_d == pytest.approx(stats.ks_2samp(a, b).statistic)
+    assert pair.d_mean[-1] == pytest.approx(pair.full_d)
+    assert pair.agree[-1] == 1 and pair.significant[-1] == 1
+    assert pair.significant[0] == 0           # 2 models each can never be significant
