@@ -51,7 +51,7 @@ from .edf import (Normalization, dkw_halfwidth, effective_sample_size,
 from .options import AnalysisOptions
 from .population import ERROR_LABELS, Population
 from .random_search import RandomSearchCurve, random_search_efficiency
-from .sample_size import pair_sample_size, space_sample_size
+from .sample_size import equal_size_critical_value, pair_sample_size, space_sample_size
 
 #: below this many finished models per space the report says no conclusion holds
 MIN_MODELS = 30
@@ -232,8 +232,10 @@ def analyze_population(population: Population, out_dir: str | Path,
     for a, b in itertools.combinations(analysable, 2):
         ea, eb = errors[a], errors[b]
         plain = ks_test(ea, eb)
-        summary['ks'].append({'spaces': [a, b], **plain.as_dict(),
-                              'D_critical': ks_critical_value(ea.size, eb.size)})
+        # equal sizes: the exact test's threshold; else the asymptotic one scipy uses
+        crit = equal_size_critical_value(ea.size) if ea.size == eb.size else \
+            ks_critical_value(ea.size, eb.size)
+        summary['ks'].append({'spaces': [a, b], **plain.as_dict(), 'D_critical': crit})
         na, nb = norms.get(a), norms.get(b)
         if na is not None and nb is not None and na.weights.size and nb.weights.size:
             res = ks_test(ea[na.inside], eb[nb.inside], na.weights, nb.weights)

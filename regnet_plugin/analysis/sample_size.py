@@ -69,7 +69,8 @@ class PairSampleSize:
 @functools.lru_cache(maxsize=None)
 def equal_size_critical_value(k: int, alpha: float = 0.05) -> float:
     """Smallest D that scipy's exact two-sample KS test calls significant (p < alpha)
-    for two samples of k models each; 1.01 (never) when none is. D takes the values
+    for two samples of k models each (compare with a 1e-9 slack: D is a float j / k);
+    1.01 (never) when none is. D takes the values
     j / k; the exact p of D = j / k comes from two samples a distance j apart."""
     base = np.arange(k, dtype=float)
 
@@ -85,7 +86,7 @@ def equal_size_critical_value(k: int, alpha: float = 0.05) -> float:
             hi = mid
         else:
             lo = mid + 1
-    return (lo - 0.5) / k               # any D >= lo / k (and only those)
+    return lo / k                       # D >= lo / k (and only those)
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -127,7 +128,7 @@ def pair_sample_size(errors1: Sequence[float], errors2: Sequence[float],
             same.append(np.sign(np.median(sa) - np.median(sb)) == full_sign)
         means.append(float(np.mean(d)))
         stds.append(float(np.std(d)))
-        significant.append(float(np.mean(np.array(d) > d_crit)))
+        significant.append(float(np.mean(np.array(d) >= d_crit - 1e-9)))
         agree.append(float(np.mean(same)))
     return PairSampleSize(sizes, means, stds, significant, agree,
                           float(stats.ks_2samp(a, b).statistic), trials)
