@@ -171,7 +171,7 @@ def fit_quantized_linear(block_widths: Sequence[float],
     def search(w0_grid: np.ndarray, wm_grid: np.ndarray):
         """Best (err, w0, wa, wm) per pair of the w0 x wm product, chunked."""
         W0, WM = (a.ravel() for a in np.meshgrid(w0_grid, wm_grid, indexing='ij'))
-        per_pair = max(1, d * 24)
+        per_pair = max(1, d * 48)      # (d - 1) blocks x up to ~48 levels
         step = max(1, _CHUNK_ELEMENTS // per_pair)
         errs, was = [], []
         for s in range(0, W0.size, step):
