@@ -28,6 +28,13 @@ MAX_IMG_SIZE = 1 << 15      # pixels along one side
 MAX_CLASSES = 1 << 24
 
 
+def _fmt(number: float) -> str:
+    """1048576 rather than 1.04858e+06; 0.25 and 1e-09 as usual."""
+    if float(number).is_integer() and abs(number) < 1e16:
+        return str(int(number))
+    return f'{number:g}'
+
+
 def _range_text(minimum: float | None, maximum: float | None) -> str:
     if minimum is not None and maximum is not None:
         return f'in [{minimum}, {maximum}]'
@@ -66,8 +73,8 @@ def check_number(name: str, value: Any, minimum: float | None = None,
 
     Returns it as a Python ``float``. NaN and infinities are always refused.
     """
-    low = '' if minimum is None else ('>= ' if min_inclusive else '> ') + f'{minimum:g}'
-    high = '' if maximum is None else ('<= ' if max_inclusive else '< ') + f'{maximum:g}'
+    low = '' if minimum is None else ('>= ' if min_inclusive else '> ') + _fmt(minimum)
+    high = '' if maximum is None else ('<= ' if max_inclusive else '< ') + _fmt(maximum)
     accepted = 'a finite number' + (f' {low}' if low else '') + (
         f'{" and " if low else " "}{high}' if high else '')
     if isinstance(value, (bool, str, bytes)) or value is None:

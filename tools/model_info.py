@@ -27,6 +27,7 @@ if __name__ == '__main__' and 'regnet_plugin' not in sys.modules:
     _pkg.__path__ = [os.path.join(REPO, 'regnet_plugin')]
     sys.modules['regnet_plugin'] = _pkg
 
+from regnet_plugin.cli_errors import add_debug_flag, cli_main  # noqa: E402
 from regnet_plugin.design.arch import parse_arch  # noqa: E402
 from regnet_plugin.design.complexity import complexity  # noqa: E402
 
@@ -73,6 +74,7 @@ def format_info(info: dict) -> str:
     return '\n'.join(lines)
 
 
+@cli_main
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('arch', nargs='+', metavar='ARCH',
@@ -80,12 +82,9 @@ def main(argv=None) -> int:
     parser.add_argument('--json', action='store_true', help='print a JSON object')
     parser.add_argument('--img-size', type=int, default=224)
     parser.add_argument('--num-classes', type=int, default=1000)
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
-    try:
-        info = model_info(args.arch, args.img_size, args.num_classes)
-    except ValueError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+    info = model_info(args.arch, args.img_size, args.num_classes)
     print(json.dumps(info, indent=2) if args.json else format_info(info))
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from ..validate import MAX_CLASSES, MAX_IMG_SIZE, check_int, check_int_list
 from .spec import AnyNetSpec
 
 IMAGE_CHANNELS = 3
@@ -95,12 +96,12 @@ def block_complexity(cx: Complexity, w_in: int, w_out: int, stride: int,
 
 
 def _size(img_size: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(img_size, int):
-        img_size = (img_size, img_size)
-    h, w = (int(v) for v in img_size)
-    if h < 1 or w < 1:
-        raise ValueError(f'img_size must be positive, got {img_size!r}')
-    return h, w
+    """224 or (h, w): integers in [1, MAX_IMG_SIZE]."""
+    if hasattr(img_size, '__len__') and not isinstance(img_size, (str, bytes)):
+        h, w = check_int_list('img_size', img_size, 1, MAX_IMG_SIZE, length=2)
+        return h, w
+    size = check_int('img_size', img_size, 1, MAX_IMG_SIZE)
+    return size, size
 
 
 def complexity(spec: AnyNetSpec, img_size: int | Sequence[int] = 224,
@@ -109,9 +110,11 @@ def complexity(spec: AnyNetSpec, img_size: int | Sequence[int] = 224,
 
     ``num_classes=0`` counts the backbone alone (no fc layer).
     """
+    if not isinstance(spec, AnyNetSpec):
+        raise TypeError(f'spec must be an AnyNetSpec (for a preset name use '
+                        f'preset_spec(name) or parse_arch(name).spec), got {spec!r}')
     h, w = _size(img_size)
-    if num_classes < 0:
-        raise ValueError(f'num_classes must be >= 0, got {num_classes}')
+    num_classes = check_int('num_classes', num_classes, 0, MAX_CLASSES)
     cx = Complexity(h, w)
     parts: dict[str, dict[str, int]] = {}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 
+from ..validate import check_str
 from .regnet import RegNetParams
 from .spec import AnyNetSpec
 
@@ -57,8 +58,10 @@ PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
 
 
 def _normalise(name: str) -> str:
-    """Accept the paper's spelling too: 'RegNetX-3.2GF' -> 'regnetx_3.2gf'."""
-    return name.strip().lower().replace('-', '_')
+    """Accept the paper's spelling too: 'RegNetX-3.2GF' -> 'regnetx_3.2gf'.
+
+    A name that is not a string is a TypeError (``get_preset(None)``)."""
+    return check_str('preset name', name).strip().lower().replace('-', '_')
 
 
 def get_preset(name: str) -> RegNetParams:
@@ -73,6 +76,7 @@ def get_preset(name: str) -> RegNetParams:
 
 
 def is_preset(name: str) -> bool:
+    """Whether ``name`` is a preset's name (TypeError if it is not a string)."""
     return _normalise(name) in PRESETS
 
 

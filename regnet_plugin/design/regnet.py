@@ -5,12 +5,16 @@ Implements SPEC section 2 with the reference implementation's arithmetic
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
+from ..validate import (MAX_DEPTH, MAX_WIDTH, check_choice, check_int, check_int_list,
+                        check_number, check_mapping, check_number_list, check_positive,
+                        check_same_length)
 from .spec import STEM_WIDTH, AnyNetSpec, StageSpec
 
 QUANTUM = 8
@@ -54,9 +58,31 @@ def quantized_linear_widths(depth: int, w0: float, wa: float, wm: float,
     """Per-block widths of the quantized linear rule, and the exponents s_j.
 
     u_j = w0 + wa * j; s_j = round(log(u_j / w0) / log(wm)); w_j = round(w0 * wm^s_j / q) * q
+
+    The rule needs depth >= 1, w0 > 0, wa >= 0 and wm > 1 (log(wm) divides); a
+    result outside [q, MAX_WIDTH] (w0 below q / 2, or wa/wm so large that the widths
+    overflow) is refused with ValueError rather than returned as nonsense.
     """
-    w, s = quantized_linear_floats(depth, w0, wa, wm, q)
+    depth = check_int('depth', depth, 1, MAX_DEPTH)
+    w0 = check_positive('w0', w0, MAX_WIDTH)
+    wa = check_number('wa', wa, 0)
+    wm = check_number('wm', wm, 1, min_inclusive=False)
+    q = check_int('q', q, 1, MAX_WIDTH)
+    with np.errstate(over='ignore', invalid='ignore'):
+        w, s = quantized_linear_floats(depth, w0, wa, wm, q)
+    check_block_widths(w, f'depth={depth}, w0={w0:g}, wa={wa:g}, wm={wm:g}, q={q}', q)
     return w.astype(int), s.astype(int)
+
+
+def check_block_widths(widths: np.ndarray, params: str, q: int = QUANTUM) -> None:
+    """Refuse generated widths that are not finite or outside [q, MAX_WIDTH]."""
+    widths = np.asarray(widths, dtype=float)
+    if not np.all(np.isfinite(widths)) or widths.max() > MAX_WIDTH:
+        raise ValueError(f'{params} give block widths up to {widths.max():g}, above the '
+                         f'maximum width {MAX_WIDTH} (MAX_WIDTH); lower wa or wm')
+    if widths.min() < q:
+        raise ValueError(f'{params} give a block width of {widths.min():g}, below the '
+                         f'quantum {q}; w0 must be above q / 2 = {q / 2:g}')
 
 
 def adjust_compatibility_arrays(widths, bottleneck_ratios, group_widths
@@ -74,8 +100,14 @@ def adjust_block_compatibility(widths: list[int], bottleneck_ratios: list[float]
                                group_widths: list[int]) -> tuple[list[int], list[int]]:
     """SPEC 2.4: make every bottleneck width a multiple of its group width.
 
-    Returns the adjusted stage widths and group widths.
+    One entry per stage in each list. Returns the adjusted stage widths and group widths.
     """
+    widths = check_int_list('widths', widths, 1, MAX_WIDTH, min_length=1)
+    bottleneck_ratios = check_number_list('bottleneck_ratios', bottleneck_ratios, 0,
+                                          min_inclusive=False)
+    group_widths = check_int_list('group_widths', group_widths, 1, MAX_WIDTH)
+    check_same_length(widths=widths, bottleneck_ratios=bottleneck_ratios,
+                      group_widths=group_widths)
     out_w, out_g = adjust_compatibility_arrays(widths, bottleneck_ratios, group_widths)
     return out_w.tolist(), out_g.tolist()
 
@@ -91,9 +123,11 @@ def _make_divisible(value: float, divisor: int) -> int:
 def _torchvision_widths(depth: int, w0: float, wa: float, wm: float,
                         q: int = QUANTUM) -> np.ndarray:
     """torchvision generates widths in float32 torch arithmetic; mimic it in numpy."""
-    u = np.arange(depth, dtype=np.float32) * np.float32(wa) + np.float32(w0)
-    s = np.round(np.log(u / np.float32(w0)) / np.float32(math.log(wm)))
-    w = np.round((np.float32(w0) * np.power(np.float32(wm), s)) / np.float32(q)) * q
+    with np.errstate(over='ignore', invalid='ignore'):
+        u = np.arange(depth, dtype=np.float32) * np.float32(wa) + np.float32(w0)
+        s = np.round(np.log(u / np.float32(w0)) / np.float32(math.log(wm)))
+        w = np.round((np.float32(w0) * np.power(np.float32(wm), s)) / np.float32(q)) * q
+    check_block_widths(w, f'depth={depth}, w0={w0:g}, wa={wa:g}, wm={wm:g}', q)
     return w.astype(np.int64)
 
 
@@ -116,33 +150,21 @@ class RegNetParams:
     width_rounding: str = 'pycls'
 
     def __post_init__(self) -> None:
-        d, w0, wa, wm = self.depth, self.w0, self.wa, self.wm
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-            raise ValueError(f'depth must be an integer >= 1, got {d!r}')
-        if (isinstance(w0, bool) or not float(w0).is_integer() or w0 <= 0
-                or int(w0) % QUANTUM):
-            raise ValueError(
-                f'w0 must be a positive multiple of {QUANTUM}, got {w0!r}')
-        if isinstance(wa, bool) or not (isinstance(wa, (int, float, np.number))
-                                        and wa >= 0):
-            raise ValueError(f'wa must be >= 0, got {wa!r}')
-        if isinstance(wm, bool) or not (isinstance(wm, (int, float, np.number))
-                                        and wm > 1):
-            raise ValueError(f'wm must be > 1, got {wm!r}')
-        gw = self.group_width
-        if isinstance(gw, bool) or not isinstance(gw, (int, np.integer)) or gw < 1:
-            raise ValueError(f'group_width must be an integer >= 1, got {gw!r}')
-        if not self.bottleneck_ratio > 0:
-            raise ValueError(
-                f'bottleneck_ratio must be > 0, got {self.bottleneck_ratio!r}')
-        if not 0 <= self.se_ratio < 1:
-            raise ValueError(f'se_ratio must be in [0, 1), got {self.se_ratio!r}')
-        if self.width_rounding not in WIDTH_ROUNDINGS:
-            raise ValueError(f'width_rounding must be one of {WIDTH_ROUNDINGS}, '
-                             f'got {self.width_rounding!r}')
-        object.__setattr__(self, 'depth', int(d))
-        object.__setattr__(self, 'w0', int(w0))
-        object.__setattr__(self, 'group_width', int(gw))
+        set_ = functools.partial(object.__setattr__, self)
+        set_('depth', check_int('depth', self.depth, 1, MAX_DEPTH))
+        w0 = check_number('w0', self.w0)
+        if not (0 < w0 <= MAX_WIDTH and w0.is_integer() and int(w0) % QUANTUM == 0):
+            raise ValueError(f'w0 must be a positive multiple of {QUANTUM}, got {self.w0!r} '
+                             f'(accepted: {QUANTUM}, {2 * QUANTUM}, ..., {MAX_WIDTH})')
+        set_('w0', int(w0))
+        check_number('wa', self.wa, 0)
+        check_number('wm', self.wm, 1, min_inclusive=False)
+        set_('group_width', check_int('group_width', self.group_width, 1, MAX_WIDTH))
+        check_positive('bottleneck_ratio', self.bottleneck_ratio)
+        check_number('se_ratio', self.se_ratio, 0, 1, max_inclusive=False)
+        set_('stem_width', check_int('stem_width', self.stem_width, 1, MAX_WIDTH))
+        check_choice('width_rounding', self.width_rounding, WIDTH_ROUNDINGS)
+        self.block_widths()     # refuses widths that overflow (e.g. wa=1e300)
 
     def block_widths(self) -> list[int]:
         """Per-block widths before group compatibility (step 2 of SPEC 2)."""
@@ -185,16 +207,16 @@ class RegNetParams:
     def from_mm_arch(cls, arch: Mapping[str, Any], se_ratio: float = 0.0,
                      **kwargs: Any) -> 'RegNetParams':
         """From MMPretrain/MMDetection's arch dict (w0, wa, wm, group_w, depth, bot_mul)."""
+        arch = check_mapping('arch', arch)
         required = set(MM_ARCH_KEYS)
         keys = set(arch)
         if keys != required:
             missing, extra = sorted(required - keys), sorted(keys - required)
             raise ValueError(f'arch dict must have exactly the keys {sorted(required)}; '
                              f'missing {missing}, unexpected {extra}')
-        if not arch['bot_mul'] > 0:
-            raise ValueError(f"bot_mul must be > 0, got {arch['bot_mul']!r}")
+        bot_mul = check_positive('bot_mul', arch['bot_mul'])
         return cls(depth=arch['depth'], w0=arch['w0'], wa=arch['wa'], wm=arch['wm'],
-                   group_width=arch['group_w'], bottleneck_ratio=1.0 / arch['bot_mul'],
+                   group_width=arch['group_w'], bottleneck_ratio=1.0 / bot_mul,
                    se_ratio=se_ratio, **kwargs)
 
     def to_mm_arch(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import numpy as np
 from .complexity import IMAGE_CHANNELS, ComplexityReport, _size, complexity, conv_cost
 from .spaces import Batch, DesignSpace, get_space
 from .spec import AnyNetSpec
+from ..validate import MAX_CLASSES, MAX_IMG_SIZE, check_int, check_number
 
 DEFAULT_BATCH = 4096
 
@@ -35,6 +36,7 @@ def stage_arrays_complexity(depths: np.ndarray, widths: np.ndarray,
     closed form: first block (stride, projection when needed) + (d - 1) identical ones.
     """
     h, w = _size(img_size)
+    num_classes = check_int('num_classes', num_classes, 0, MAX_CLASSES)
     depths, widths, wbs, gs = (np.asarray(a, dtype=np.int64)
                                for a in (depths, widths, bottleneck_widths, groups))
     n, num_stages = depths.shape
@@ -136,17 +138,14 @@ class Regime:
         for key in ('flops', 'params', 'acts'):
             lo, hi = getattr(self, f'min_{key}'), getattr(self, f'max_{key}')
             for name, v in ((f'min_{key}', lo), (f'max_{key}', hi)):
-                if v is not None and not (isinstance(v, (int, float, np.number))
-                                          and not isinstance(v, bool) and v >= 0):
-                    raise ValueError(f'{name} must be a number >= 0 or None, got {v!r}')
+                if v is not None:
+                    check_number(f'{name} (or None)', v, 0)
             if lo is not None and hi is not None and lo > hi:
                 raise ValueError(f'min_{key} ({lo}) must be <= max_{key} ({hi})')
-        if isinstance(self.img_size, bool) or not isinstance(self.img_size, int) \
-                or self.img_size < 1:
-            raise ValueError(f'img_size must be an integer >= 1, got {self.img_size!r}')
-        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) \
-                or self.num_classes < 0:
-            raise ValueError(f'num_classes must be an integer >= 0, got {self.num_classes!r}')
+        object.__setattr__(self, 'img_size',
+                           check_int('img_size', self.img_size, 1, MAX_IMG_SIZE))
+        object.__setattr__(self, 'num_classes',
+                           check_int('num_classes', self.num_classes, 0, MAX_CLASSES))
 
     @classmethod
     def paper(cls) -> 'Regime':
@@ -217,14 +216,16 @@ def sample_models(space: str | DesignSpace, n: int, regime: Regime | None = None
         raise ValueError(f'unknown sampler parameter(s) {sorted(unknown)}; valid: '
                          f"['space', 'n', 'regime', 'seed', 'max_draws', 'batch_size']")
     space = get_space(space) if isinstance(space, str) else space
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f'n must be an integer >= 1, got {n!r}')
+    if not isinstance(space, DesignSpace):
+        raise TypeError(f'space must be a design space or its name, got {space!r}')
+    n = check_int('n', n, 1)
     if max_draws is None:
         max_draws = max(100_000, 1000 * n)
-    if isinstance(max_draws, bool) or not isinstance(max_draws, int) or max_draws < 1:
-        raise ValueError(f'max_draws must be an integer >= 1, got {max_draws!r}')
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f'batch_size must be an integer >= 1, got {batch_size!r}')
+    max_draws = check_int('max_draws', max_draws, 1)
+    batch_size = check_int('batch_size', batch_size, 1)
+    seed = check_int('seed', seed, 0)
+    if regime is not None and not isinstance(regime, Regime):
+        raise TypeError(f'regime must be a Regime or None, got {regime!r}')
     regime = regime or Regime()
     rng = np.random.default_rng(seed)
     samples: list[Sample] = []

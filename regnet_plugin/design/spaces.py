@@ -38,6 +38,8 @@ from .presets import SE_RATIO_Y
 from .regnet import (QUANTUM, RegNetParams, adjust_compatibility_arrays, block_exponents,
                      quantize_widths)
 from .spec import NUM_STAGES, STEM_WIDTH, AnyNetSpec
+from ..validate import (MAX_DEPTH, MAX_WIDTH, check_int, check_int_list, check_number,
+                        check_number_list, check_sequence)
 
 #: Sampling quanta of the RegNet parameters (pycls' regnet_sampler).
 W0_QUANTUM, WA_QUANTUM, WM_QUANTUM = 8, 0.1, 0.001
@@ -211,51 +213,34 @@ def _check_range(name: str, value: Any, minimum: float, integer: bool = False,
                  multiple_of: int | None = None, multiple_name: str = '') -> tuple:
     """A (low, high) pair with minimum <= low <= high (bounds multiples of
     ``multiple_of`` if given; ``multiple_name`` names it in the message)."""
-    try:
-        low, high = value
-    except (TypeError, ValueError):
-        raise ValueError(f'{name} must be a (low, high) pair, got {value!r}') from None
-    if integer and not (float(low).is_integer() and float(high).is_integer()):
-        raise ValueError(f'{name} must hold integers, got {value!r}')
-    if not minimum <= low <= high:
+    check = check_int if integer else check_number
+    low, high = (check(f'{name}[{i}]', v, minimum)
+                 for i, v in enumerate(check_sequence(f'{name} (low, high)', value, 2)))
+    if not low <= high:
         raise ValueError(f'{name} must satisfy {minimum} <= low <= high, got {value!r}')
     if multiple_of is not None and (low % multiple_of or high % multiple_of):
         raise ValueError(f'{name} bounds must be multiples of '
                          f'{multiple_name + " " if multiple_name else ""}{multiple_of}, '
                          f'got {value!r}')
-    return (int(low), int(high)) if integer else (float(low), float(high))
+    return low, high
 
 
 def _check_values(name: str, values: Any, minimum: float, integer: bool = False
                   ) -> tuple:
-    try:
-        values = tuple(values)
-    except TypeError:
-        raise ValueError(f'{name} must be a non-empty sequence, got {values!r}') from None
-    if not values:
-        raise ValueError(f'{name} must be a non-empty sequence, got ()')
-    for v in values:
-        if (integer and not float(v).is_integer()) or not v >= minimum:
-            kind = 'integers' if integer else 'numbers'
-            raise ValueError(f'{name} must hold {kind} >= {minimum}, got {values!r}')
-    return tuple(int(v) for v in values) if integer else tuple(float(v) for v in values)
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f'{name} must be an integer >= {minimum}, got {value!r}')
+    if integer:
+        return tuple(check_int_list(name, values, minimum, min_length=1))
+    return tuple(check_number_list(name, values, minimum, min_length=1))
 
 
 def _validate_common(space: 'AnyNetSpace | RegNetSpace') -> None:
     """Checks (and normalises) the parameters both space families have."""
     set_ = functools.partial(object.__setattr__, space)
-    _check_int('num_stages', space.num_stages, 1)
+    check_int('num_stages', space.num_stages, 1, MAX_DEPTH)
     set_('depth_range', _check_range('depth_range', space.depth_range, 1, True))
     set_('bottleneck_ratios',
          _check_values('bottleneck_ratios', space.bottleneck_ratios, 1e-9))
     set_('group_widths', _check_values('group_widths', space.group_widths, 1, True))
-    if not 0 <= space.se_ratio < 1:
-        raise ValueError(f'se_ratio must be in [0, 1), got {space.se_ratio!r}')
+    check_number('se_ratio', space.se_ratio, 0, 1, max_inclusive=False)
 
 
 # ==================================================================================
@@ -294,7 +279,7 @@ class AnyNetSpace(DesignSpace):
     def __post_init__(self) -> None:
         _validate_common(self)
         q = self.width_quantum
-        _check_int('width_quantum', q, 1)
+        check_int('width_quantum', q, 1, MAX_WIDTH)
         object.__setattr__(self, 'width_range', _check_range(
             'width_range', self.width_range, q, True, q, 'width_quantum'))
         for dim in ('depth', 'width'):
@@ -516,7 +501,7 @@ class RegNetSpace(DesignSpace):
         if wmr[0] <= 1:
             raise ValueError(f'wm_range must satisfy 1 < low <= high, got {self.wm_range!r}')
         set_('wm_range', wmr)
-        _check_int('size_levels', self.size_levels, 1)
+        check_int('size_levels', self.size_levels, 1)
         for dim in ('depth', 'w0', 'wa', 'wm'):
             _check_distribution(f'{dim}_distribution', getattr(self, f'{dim}_distribution'))
 

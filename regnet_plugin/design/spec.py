@@ -9,40 +9,23 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import operator
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
+
+from ..validate import (MAX_DEPTH, MAX_WIDTH, check_int, check_keys, check_mapping,
+                        check_number, check_positive, check_sequence)
 
 STEM_WIDTH = 32
 NUM_STAGES = 4
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    """An integer >= minimum (numpy integers welcome, bools and floats refused)."""
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        number = operator.index(value)
-    except TypeError:
-        raise ValueError(
-            f'{name} must be an integer >= {minimum}, got {value!r}') from None
-    if number < minimum:
-        raise ValueError(f'{name} must be an integer >= {minimum}, got {number}')
-    return number
-
-
 def check_index(name: str, value: Any, low: int, high: int) -> int:
-    """An integer in [low, high] (numpy integers welcome, bools and floats refused)."""
+    """An integer in [low, high] (numpy integers welcome, bools and floats refused:
+    TypeError; out of range: ValueError)."""
     try:
-        if isinstance(value, bool):
-            raise TypeError
-        index = operator.index(value)
-    except TypeError:
-        raise ValueError(f'{name} must be an integer in [{low}, {high}], '
-                         f'got {value!r}') from None
-    if not low <= index <= high:
-        raise ValueError(f'{name} must be in [{low}, {high}], got {index} (out of range)')
-    return index
+        return check_int(name, value, low, high)
+    except ValueError as err:
+        raise ValueError(f'{err} (out of range)') from None
 
 
 def check_out_indices(out_indices: Any, num_stages: int) -> tuple[int, ...]:
@@ -82,23 +65,15 @@ class StageSpec:
     se_ratio: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, 'depth', _check_int('depth', self.depth, 1))
-        object.__setattr__(self, 'width', _check_int('width', self.width, 1))
+        object.__setattr__(self, 'depth', check_int('depth', self.depth, 1, MAX_DEPTH))
+        object.__setattr__(self, 'width', check_int('width', self.width, 1, MAX_WIDTH))
         object.__setattr__(self, 'group_width',
-                           _check_int('group_width', self.group_width, 1))
-        stride = _check_int('stride', self.stride, 1)
-        if stride not in (1, 2):
-            raise ValueError(f'stride must be 1 or 2, got {stride}')
-        object.__setattr__(self, 'stride', stride)
-        b = float(self.bottleneck_ratio)
-        if not b > 0:
-            raise ValueError(
-                f'bottleneck_ratio must be > 0 (e.g. 1, 2, 4, or 1/4 for an '
-                f'inverted bottleneck), got {self.bottleneck_ratio!r}')
+                           check_int('group_width', self.group_width, 1, MAX_WIDTH))
+        object.__setattr__(self, 'stride', check_int('stride', self.stride, 1, 2))
+        # e.g. 1, 2, 4, or 1/4 for an inverted bottleneck
+        b = check_positive('bottleneck_ratio', self.bottleneck_ratio, MAX_WIDTH)
         object.__setattr__(self, 'bottleneck_ratio', b)
-        se = float(self.se_ratio)
-        if not 0 <= se < 1:
-            raise ValueError(f'se_ratio must be in [0, 1), got {self.se_ratio!r}')
+        se = check_number('se_ratio', self.se_ratio, 0, 1, max_inclusive=False)
         object.__setattr__(self, 'se_ratio', se)
         w_b = self.bottleneck_width
         if w_b < 1:
@@ -123,6 +98,19 @@ class StageSpec:
         return int(round(self.se_ratio * w_in))
 
 
+def _stage(name: str, stage: Any) -> StageSpec:
+    """A StageSpec, or a dict of its fields (depth and width required)."""
+    if isinstance(stage, StageSpec):
+        return stage
+    stage = check_mapping(name, stage)
+    check_keys(name, stage, [f.name for f in dataclasses.fields(StageSpec)],
+               ['depth', 'width'])
+    try:
+        return StageSpec(**stage)
+    except (TypeError, ValueError) as err:     # say which stage
+        raise type(err)(f'{name}: {err}') from None
+
+
 @dataclass(frozen=True)
 class AnyNetSpec:
     """A whole network: stem width and the stages (head is always pool + fc)."""
@@ -131,13 +119,15 @@ class AnyNetSpec:
     stem_width: int = STEM_WIDTH
 
     def __post_init__(self) -> None:
-        stages = tuple(s if isinstance(s, StageSpec) else StageSpec(**s)
-                       for s in self.stages)
-        if not stages:
-            raise ValueError('an AnyNetSpec needs at least one stage, got 0')
+        stages = tuple(_stage(f'stages[{i}]', s) for i, s in enumerate(
+            check_sequence('stages', self.stages, min_length=1)))
+        total = sum(s.depth for s in stages)
+        if total > MAX_DEPTH:
+            raise ValueError(f'an AnyNetSpec may have at most {MAX_DEPTH} blocks '
+                             f'(MAX_DEPTH), got {total} in {len(stages)} stages')
         object.__setattr__(self, 'stages', stages)
         object.__setattr__(self, 'stem_width',
-                           _check_int('stem_width', self.stem_width, 1))
+                           check_int('stem_width', self.stem_width, 1, MAX_WIDTH))
 
     # -- per-stage views -------------------------------------------------
     @property
@@ -192,21 +182,10 @@ class AnyNetSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> 'AnyNetSpec':
-        allowed = {'stem_width', 'stages'}
-        extra = set(data) - allowed
-        if extra:
-            raise ValueError(f'unknown AnyNetSpec keys {sorted(extra)}; '
-                             f'accepted: {sorted(allowed)}')
-        if 'stages' not in data:
-            raise ValueError("an AnyNetSpec dict needs 'stages'")
-        stage_fields = {f.name for f in dataclasses.fields(StageSpec)}
-        stages = []
-        for i, s in enumerate(data['stages']):
-            bad = set(s) - stage_fields
-            if bad:
-                raise ValueError(f'stage {i}: unknown keys {sorted(bad)}; '
-                                 f'accepted: {sorted(stage_fields)}')
-            stages.append(StageSpec(**s))
+        data = check_mapping('AnyNetSpec dict', data)
+        check_keys('AnyNetSpec dict', data, {'stem_width', 'stages'}, {'stages'})
+        stages = [_stage(f'stages[{i}]', s) for i, s in enumerate(
+            check_sequence('stages', data['stages'], min_length=1))]
         return cls(stages=tuple(stages),
                    stem_width=data.get('stem_width', STEM_WIDTH))
 
@@ -220,28 +199,23 @@ class AnyNetSpec:
                    se_ratios: Sequence[float] | float | None = None,
                    stem_width: int = STEM_WIDTH) -> 'AnyNetSpec':
         """Build from per-stage lists (pycls' ANYNET.DEPTHS/WIDTHS/... format)."""
-        for name, values in (('depths', depths), ('widths', widths)):
-            if isinstance(values, (str, bytes)) or not hasattr(values, '__len__'):
-                raise ValueError(f'{name} must be a list with one entry per stage, '
-                                 f'got {values!r}')
+        depths = check_sequence('depths (one entry per stage)', depths, min_length=1)
         n = len(depths)
+
         def per_stage(name, values, default):
             if values is None:
                 return [default] * n
-            if isinstance(values, (int, float)):
+            if isinstance(values, (int, float)) and not isinstance(values, bool):
                 return [values] * n
-            if len(values) != n:
-                raise ValueError(f'{name} has {len(values)} entries, expected {n} '
-                                 f'(one per stage, as depths)')
-            return list(values)
-        if len(widths) != n:
-            raise ValueError(f'widths has {len(widths)} entries, expected {n} '
-                             f'(one per stage, as depths)')
-        cols = zip(depths, widths, per_stage('strides', strides, 2),
+            return check_sequence(f'{name} (one entry per stage, as depths)', values, n)
+        cols = zip(depths, per_stage('widths', widths, None),
+                   per_stage('strides', strides, 2),
                    per_stage('bottleneck_ratios', bottleneck_ratios, 1.0),
                    per_stage('group_widths', group_widths, 1),
                    per_stage('se_ratios', se_ratios, 0.0))
-        return cls(stages=tuple(StageSpec(*c) for c in cols), stem_width=stem_width)
+        fields = [f.name for f in dataclasses.fields(StageSpec)]
+        return cls(stages=tuple(_stage(f'stage {i}', dict(zip(fields, c)))
+                                for i, c in enumerate(cols)), stem_width=stem_width)
 
     def canonical_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(',', ':'))

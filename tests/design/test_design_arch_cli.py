@@ -41,16 +41,17 @@ def test_parse_all_forms_of_the_same_model():
 @pytest.mark.parametrize('arch, match', [
     ('regnetx_400gf', "Did you mean 'regnetx_400mf'"),
     ('depth=22 w0=20 wa=24.48 wm=2.54 group_width=16', 'w0 must be a positive multiple of 8'),
-    ('depth=22 w0=24 wa=24.48 wm=1 group_width=16', 'wm must be > 1'),
-    ('depth=22 w0=24 wa=-2 wm=2.5 group_width=16', 'wa must be >= 0'),
-    ('depth=0 w0=24 wa=24.48 wm=2.5 group_width=16', 'depth must be an integer >= 1'),
+    ('depth=22 w0=24 wa=24.48 wm=1 group_width=16', 'wm must be a finite number > 1'),
+    ('depth=22 w0=24 wa=-2 wm=2.5 group_width=16', 'wa must be a finite number >= 0'),
+    ('depth=0 w0=24 wa=24.48 wm=2.5 group_width=16',
+     r'depth must be an integer in \[1, 10000\], got 0'),
     ('depth=22 w0=24 wa=24.48 wm=2.5', r"missing \['group_width'\]"),
     ('depth=22 w0=24 wa=24.48 wm=2.5 group_width=16 colour=3', r"unknown \['colour'\]"),
     ('depth=22 depth=23', 'given twice'),
     ('depth=', 'both parts'),
     ('{"depth": 22', 'JSON is invalid'),
     ('[1, 2]', 'unknown RegNet preset'),
-    ('depths=1,2 widths=32', 'widths has 1 entries, expected 2'),
+    ('depths=1,2 widths=32', 'widths .* must have 2 entries, got 1'),
     ('depths=1,2 widths=32,64 colour=1', r"unexpected keys \['colour'\]"),
 ])
 def test_parse_bad_input(arch, match):

@@ -42,10 +42,17 @@ def test_parts_sum_to_totals():
 
 def test_bad_complexity_input():
     spec = get_preset('regnetx_200mf').to_spec()
-    with pytest.raises(ValueError, match='img_size must be positive'):
+    with pytest.raises(ValueError, match=r'img_size must be an integer in \[1, 32768\], got 0'):
         complexity(spec, img_size=0)
-    with pytest.raises(ValueError, match='num_classes must be >= 0'):
+    with pytest.raises(ValueError, match=r'num_classes must be an integer in \[0, .*got -1'):
         complexity(spec, num_classes=-1)
+    # wrong types are TypeErrors naming the value (they used to compute, or fail inside)
+    with pytest.raises(TypeError, match='num_classes must be an integer .*got 10.5'):
+        complexity(spec, num_classes=10.5)
+    with pytest.raises(TypeError, match='img_size must be an integer .*got 224.5'):
+        complexity(spec, 224.5)
+    with pytest.raises(TypeError, match="spec must be an AnyNetSpec .*got 'regnetx_200mf'"):
+        complexity('regnetx_200mf')
 
 
 def test_vectorised_complexity_equals_complexity():

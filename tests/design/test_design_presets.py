@@ -93,30 +93,37 @@ def test_quantized_linear_widths_by_hand():
     assert sorted(set(expected_w)) == [24, 56, 152, 368]
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(w0=20), 'w0 must be a positive multiple of 8, got 20'),
-    (dict(w0=0), 'w0 must be a positive multiple of 8'),
-    (dict(w0=-8), 'w0 must be a positive multiple of 8'),
-    (dict(w0=24.5), 'w0 must be a positive multiple of 8'),
-    (dict(wm=1.0), 'wm must be > 1, got 1.0'),
-    (dict(wm=0.5), 'wm must be > 1'),
-    (dict(wa=-1.0), 'wa must be >= 0, got -1.0'),
-    (dict(depth=0), 'depth must be an integer >= 1, got 0'),
-    (dict(depth=2.5), 'depth must be an integer >= 1'),
-    (dict(group_width=0), 'group_width must be an integer >= 1, got 0'),
-    (dict(bottleneck_ratio=0), 'bottleneck_ratio must be > 0'),
-    (dict(se_ratio=1.5), r'se_ratio must be in \[0, 1\)'),
-    (dict(width_rounding='timm'), 'width_rounding must be one of'),
-    # bools are not numbers here
-    (dict(wa=True), 'wa must be >= 0, got True'),
-    (dict(wm=True), 'wm must be > 1, got True'),
-    (dict(depth=True), 'depth must be an integer >= 1, got True'),
-    (dict(w0=True), 'w0 must be a positive multiple of 8, got True'),
-    (dict(group_width=True), 'group_width must be an integer >= 1, got True'),
+@pytest.mark.parametrize('kwargs, error, match', [
+    (dict(w0=20), ValueError, 'w0 must be a positive multiple of 8, got 20'),
+    (dict(w0=0), ValueError, 'w0 must be a positive multiple of 8'),
+    (dict(w0=-8), ValueError, 'w0 must be a positive multiple of 8'),
+    (dict(w0=24.5), ValueError, 'w0 must be a positive multiple of 8'),
+    (dict(w0=8e20), ValueError, r'w0 must be a positive multiple of 8, got 8e\+20 .*1048576'),
+    (dict(wm=1.0), ValueError, 'wm must be a finite number > 1, got 1.0'),
+    (dict(wm=0.5), ValueError, 'wm must be a finite number > 1'),
+    (dict(wm=float('nan')), ValueError, 'wm must be a finite number > 1, got nan'),
+    (dict(wa=-1.0), ValueError, 'wa must be a finite number >= 0, got -1.0'),
+    (dict(wa=1e300), ValueError, r'block widths up to .* above the maximum width 1048576'),
+    (dict(depth=0), ValueError, r'depth must be an integer in \[1, 10000\], got 0'),
+    (dict(depth=100_000_000), ValueError, r'depth must be an integer in \[1, 10000\]'),
+    (dict(depth=2.5), TypeError, 'depth must be an integer .*got 2.5'),
+    (dict(group_width=0), ValueError, r'group_width must be an integer in \[1, .*got 0'),
+    (dict(bottleneck_ratio=0), ValueError, 'bottleneck_ratio must be a finite number > 0'),
+    (dict(se_ratio=1.5), ValueError, 'se_ratio must be a finite number >= 0 and < 1'),
+    (dict(width_rounding='timm'), ValueError, 'width_rounding must be one of'),
+    # bools and strings are not numbers here
+    (dict(wa=True), TypeError, 'wa must be a finite number >= 0, got True'),
+    (dict(wm=True), TypeError, 'wm must be a finite number > 1, got True'),
+    (dict(wm='2'), TypeError, "wm must be a finite number > 1, got '2'"),
+    (dict(depth=True), TypeError, 'depth must be an integer .*got the bool True'),
+    (dict(w0=True), TypeError, 'w0 must be a finite number, got True'),
+    (dict(group_width=True), TypeError, 'group_width must be an integer .*got the bool True'),
 ])
-def test_bad_regnet_params(kwargs, match):
+def test_bad_regnet_params(kwargs, error, match):
+    """Wrong type: TypeError; bad value: ValueError (changed: wrong types used to give
+    ValueError); widths that would overflow (wa=1e300) are refused, not wrapped."""
     base = dict(depth=22, w0=24, wa=24.48, wm=2.54, group_width=16)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         RegNetParams(**{**base, **kwargs})
 
 

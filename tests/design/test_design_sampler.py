@@ -90,17 +90,20 @@ def test_impossible_regime_stops_with_counts():
         sample_models('AnyNetX_A', 50, narrow, seed=0, max_draws=5000)
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(min_flops=400e6, max_flops=360e6), r'min_flops \(400000000.0\) must be <= max_flops'),
-    (dict(min_params=5, max_params=1), 'min_params'),
-    (dict(min_acts=3, max_acts=2), 'min_acts'),
-    (dict(max_flops=-1), 'max_flops must be a number >= 0'),
-    (dict(min_flops='big'), 'min_flops must be a number'),
-    (dict(img_size=0), 'img_size must be an integer >= 1'),
-    (dict(num_classes=-1), 'num_classes must be an integer >= 0'),
+@pytest.mark.parametrize('kwargs, error, match', [
+    (dict(min_flops=400e6, max_flops=360e6), ValueError,
+     r'min_flops \(400000000.0\) must be <= max_flops'),
+    (dict(min_params=5, max_params=1), ValueError, 'min_params'),
+    (dict(min_acts=3, max_acts=2), ValueError, 'min_acts'),
+    (dict(max_flops=-1), ValueError, r'max_flops \(or None\) must be a finite number >= 0'),
+    (dict(min_flops='big'), TypeError, "min_flops .*must be a finite number >= 0, got 'big'"),
+    (dict(img_size=0), ValueError, r'img_size must be an integer in \[1, 32768\], got 0'),
+    (dict(img_size=224.5), TypeError, 'img_size must be an integer .*got 224.5'),
+    (dict(num_classes=-1), ValueError, r'num_classes must be an integer in \[0, '),
 ])
-def test_bad_regime(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_regime(kwargs, error, match):
+    """Wrong types give TypeError (changed: they used to give ValueError)."""
+    with pytest.raises(error, match=match):
         Regime(**kwargs)
 
 

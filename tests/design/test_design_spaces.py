@@ -52,11 +52,11 @@ def test_unknown_space_or_parameter():
 
 
 @pytest.mark.parametrize('kwargs, match', [
-    (dict(depth_range=(0, 16)), 'depth_range must satisfy 1 <= low <= high'),
+    (dict(depth_range=(0, 16)), r'depth_range\[0\] must be an integer >= 1, got 0'),
     (dict(depth_range=(8, 4)), 'depth_range'),
     (dict(width_range=(12, 1024)), 'multiples of width_quantum'),
-    (dict(group_widths=()), 'group_widths must be a non-empty'),
-    (dict(group_widths=(0, 2)), 'group_widths must hold integers >= 1'),
+    (dict(group_widths=()), 'group_widths must have at least 1 entries'),
+    (dict(group_widths=(0, 2)), r'group_widths\[0\] must be an integer >= 1, got 0'),
     (dict(bottleneck_ratios=(1, -2)), 'bottleneck_ratios'),
     (dict(se_ratio=1.0), 'se_ratio'),
     (dict(width_distribution='normal'), 'width_distribution must be one of'),

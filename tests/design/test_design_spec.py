@@ -65,7 +65,7 @@ def test_id_is_stable_and_discriminating():
 
 @pytest.mark.parametrize('kwargs, match', [
     (dict(depth=0, width=32), 'depth'),
-    (dict(depth=1.5, width=32), 'depth'),
+    (dict(depth=1.5, width=32), 'depth'),    # TypeError (was ValueError)
     (dict(depth=1, width=0), 'width'),
     (dict(depth=1, width=32, stride=3), 'stride'),
     (dict(depth=1, width=32, bottleneck_ratio=0), 'bottleneck_ratio'),
@@ -74,35 +74,47 @@ def test_id_is_stable_and_discriminating():
     (dict(depth=1, width=32, group_width=3), 'group_width 3 must divide'),
     (dict(depth=1, width=32, bottleneck_ratio=4, group_width=16), 'must divide'),
     (dict(depth=1, width=32, se_ratio=1.0), 'se_ratio'),
-    (dict(depth=True, width=32), 'depth'),
+    (dict(depth=True, width=32), 'depth'),  # TypeError (was ValueError)
+    (dict(depth=1, width=32, bottleneck_ratio='2'), 'bottleneck_ratio'),  # TypeError
 ])
 def test_bad_stage_input(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    """Bad values: ValueError; wrong types: TypeError (they used to be ValueError)."""
+    with pytest.raises((ValueError, TypeError), match=match):
         StageSpec(**kwargs)
 
 
 def test_bad_spec_input():
-    with pytest.raises(ValueError, match='at least one stage'):
+    with pytest.raises(ValueError, match='stages must have at least 1 entries'):
         AnyNetSpec(())
-    with pytest.raises(ValueError, match='unknown AnyNetSpec keys'):
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['bogus'\]"):
         AnyNetSpec.from_dict({'stages': [], 'bogus': 1})
-    with pytest.raises(ValueError, match="needs 'stages'"):
+    with pytest.raises(ValueError, match=r"missing key\(s\) \['stages'\]"):
         AnyNetSpec.from_dict({})
-    with pytest.raises(ValueError, match='unknown keys'):
+    with pytest.raises(ValueError, match=r"stages\[0\]: unknown key\(s\) \['colour'\]"):
         AnyNetSpec.from_dict({'stages': [{'depth': 1, 'width': 8, 'colour': 1}]})
-    with pytest.raises(ValueError, match='widths has 1 entries, expected 2'):
+    # malformed JSON specs name the bad part (they used to fail inside with TypeErrors)
+    with pytest.raises(ValueError, match=r"stages\[0\]: missing key\(s\) \['width'\]"):
+        AnyNetSpec.from_dict({'stages': [{'depth': 1}]})
+    with pytest.raises(TypeError, match='stages must be a list, got 5'):
+        AnyNetSpec.from_dict({'stages': 5})
+    with pytest.raises(TypeError, match=r'stages\[0\] must be a dict, got 1'):
+        AnyNetSpec.from_dict({'stages': [1, 2]})
+    with pytest.raises(ValueError, match='at most 10000 blocks'):
+        AnyNetSpec.from_lists([6000, 6000], [8, 8])
+    with pytest.raises(ValueError, match='widths .* must have 2 entries, got 1'):
         AnyNetSpec.from_lists([1, 2], [32])
-    with pytest.raises(ValueError, match='group_widths has 3 entries'):
+    with pytest.raises(ValueError, match='group_widths .* must have 2 entries, got 3'):
         AnyNetSpec.from_lists([1, 2], [32, 64], group_widths=[8, 8, 8])
     with pytest.raises(ValueError, match='stem_width'):
         AnyNetSpec.from_lists([1], [32], stem_width=0)
 
 
-def test_from_lists_rejects_scalars_with_value_error():
-    with pytest.raises(ValueError, match='depths must be a list'):
+def test_from_lists_rejects_scalars_with_type_error():
+    """A scalar where a list is expected is a wrong type: TypeError (was ValueError)."""
+    with pytest.raises(TypeError, match='depths .*must be a list'):
         AnyNetSpec.from_lists(1, [32])
-    with pytest.raises(ValueError, match='widths must be a list'):
-        AnyNetSpec.from_lists([1], 32)
+    with pytest.raises(TypeError, match="widths .*must be a list, got '32'"):
+        AnyNetSpec.from_lists([1], '32')
 
 
 def test_feature_channels_follow_the_backbone_numbering():
@@ -113,7 +125,9 @@ def test_feature_channels_follow_the_backbone_numbering():
     assert spec.feature_channels((0, 1, 2, 3, 4)) == (32, 96, 192, 432, 1008)
     assert spec.feature_channels((2, -1)) == (192, 1008)
     assert spec.feature_channels(None) == spec.feature_channels(-1) == (1008,)
-    for bad, match in (((1, 5), r'must be in \[-5, 4\], got 5'), ((3, 2), 'increasing'),
-                       ((), 'must not be empty'), ((1.0,), 'must be an integer')):
+    for bad, match in (((1, 5), r'in \[-5, 4\], got 5'), ((3, 2), 'increasing'),
+                       ((), 'must not be empty')):
         with pytest.raises(ValueError, match=match):
             spec.feature_channels(bad)
+    with pytest.raises(TypeError, match='must be an integer'):   # was ValueError
+        spec.feature_channels((1.0,))

@@ -1,4 +1,5 @@
-"""Bad input fails early with a ValueError that names the bad value and what is accepted."""
+"""Bad input fails early, naming the bad value and what is accepted: ValueError for a bad
+value, TypeError for a wrong type (see regnet_plugin/validate.py)."""
 from __future__ import annotations
 
 import pytest
@@ -59,26 +60,30 @@ def test_anynet_lists_dict_keys():
     with pytest.raises(ValueError, match=r"missing keys \['widths'\], unexpected keys "
                                          r"\['group_width'\]"):
         AnyNet(dict(depths=[1, 2], group_width=[8, 8]))
-    with pytest.raises(ValueError, match='group_widths has 1 entries, expected 2'):
+    with pytest.raises(ValueError, match='group_widths .* must have 2 entries, got 1'):
         AnyNet(dict(depths=[1, 2], widths=[32, 64], group_widths=[8]))
     with pytest.raises(ValueError, match='group_width 48 must divide the bottleneck width 64'):
         AnyNet(dict(depths=[1, 2], widths=[48, 64], group_widths=48))
 
 
-@pytest.mark.parametrize('out_indices', [5, (1, 5), (-6,), (2, 1), (1, 1), (), (1.0,)])
-def test_out_indices_out_of_range(out_indices):
-    with pytest.raises(ValueError, match=r'out_indices'):
+@pytest.mark.parametrize('out_indices, error', [
+    (5, ValueError), ((1, 5), ValueError), ((-6,), ValueError), ((2, 1), ValueError),
+    ((1, 1), ValueError), ((), ValueError), ((1.0,), TypeError)])
+def test_out_indices_out_of_range(out_indices, error):
+    """A float index is a wrong type: TypeError (regnet_plugin.validate; was ValueError)."""
+    with pytest.raises(error, match=r'out_indices'):
         RegNetX('regnetx_400mf', out_indices=out_indices)
 
 
 def test_out_indices_message_names_range():
-    with pytest.raises(ValueError, match=r'must be in \[-5, 4\], got 5'):
+    with pytest.raises(ValueError, match=r'in \[-5, 4\], got 5'):
         RegNetX('regnetx_400mf', out_indices=(1, 5))
 
 
-@pytest.mark.parametrize('frozen_stages', [-2, 5, 1.5])
-def test_frozen_stages_out_of_range(frozen_stages):
-    with pytest.raises(ValueError, match=r'frozen_stages must be .*\[-1, 4\]'):
+@pytest.mark.parametrize('frozen_stages, error', [(-2, ValueError), (5, ValueError),
+                                                  (1.5, TypeError)])
+def test_frozen_stages_out_of_range(frozen_stages, error):
+    with pytest.raises(error, match=r'frozen_stages must be .*\[-1, 4\]'):
         RegNetY('regnety_400mf', frozen_stages=frozen_stages)
 
 
