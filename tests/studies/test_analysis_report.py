@@ -285,3 +285,17 @@ def test_small_populations_are_called_out(tmp_path):
     assert '## Read this first' in report and 'not a trend' in report
     ks = result.summary['ks'][0]
     assert ks['n1'] == 12 and ks['D_critical'] > 0.4
+
+
+def test_fits_cached_by_an_older_search_are_redone(tmp_path):
+    """fit_cache.json of the old search (a flat dict, no version) is not trusted."""
+    from regnet_plugin.analysis.report import FitCache
+    from regnet_plugin.design.fit import fit_quantized_linear
+    widths = [32, 48, 160, 160, 160, 176, 176, 176, 176, 176]
+    key = ','.join(map(str, widths))
+    path = tmp_path / 'fit_cache.json'
+    path.write_text(json.dumps({key: {'w0': 32, 'wa': 10.0, 'wm': 2.0, 'e_fit': 0.1446}}))
+    cache = FitCache(path)
+    assert cache(widths)['e_fit'] == pytest.approx(fit_quantized_linear(widths).e_fit)
+    cache.save()
+    assert FitCache(path)(widths) == cache(widths)        # the new entry is kept
