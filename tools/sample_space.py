@@ -29,8 +29,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('command', choices=['sample', 'train', 'analyze', 'run'])
     parser.add_argument('--work-dir', help='study directory (default: work_dirs/<config name>)')
     parser.add_argument('--force', action='store_true',
-                        help='re-sample a work dir made by a different config '
-                             '(results are kept, nothing is deleted)')
+                        help='re-sample a work dir made by a different config (every '
+                             'model config is rewritten; results trained with another '
+                             'recipe or data are moved under superseded/, never deleted)')
     parser.add_argument('--executor', choices=['subprocess', 'local', 'slurm'])
     parser.add_argument('--workers', type=int, help='concurrent workers / array tasks')
     parser.add_argument('--gpus-per-model', type=int)
@@ -42,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='fresh interpreter per model, or fork a worker')
     parser.add_argument('--retry-failed', action='store_true',
                         help='train models that failed in earlier runs again')
+    parser.add_argument('--stale-after', type=float, metavar='SECONDS',
+                        help='take over claims from other hosts whose heartbeat is this '
+                             'old (default 900; 0: at once, when their workers are gone)')
     parser.add_argument('--no-wait', action='store_true',
                         help='slurm: submit the job array and return')
     parser.add_argument('--no-progress', action='store_true')

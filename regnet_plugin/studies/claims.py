@@ -18,6 +18,12 @@ so the breaker first renames the file to a name only it uses, then checks that i
 renamed the very claim it judged stale (same token); if another worker had broken
 and re-claimed it in between, the fresh claim is put back with ``os.link`` (which
 never overwrites). Then it claims with O_EXCL as usual.
+
+A worker whose remaining models are all claimed by others waits for them; it
+never waits silently: ``WaitNotice`` says which models, who holds them (pid, host,
+since when, last heartbeat), when each claim counts as stale, and how to end the
+wait sooner, at once and then periodically (on stderr and as a ``waiting`` event in
+the study's ``events.jsonl``, which the driver's progress display shows).
 """
 from __future__ import annotations
 
@@ -25,14 +31,23 @@ import json
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 DEFAULT_STALE_AFTER_S = 15 * 60
 DEFAULT_HEARTBEAT_S = 30.0
+WAIT_NOTICE_EVERY_S = 60.0
+#: set by the driver (executors.train_study) for its workers: claims of sibling
+#: workers of one run are not "others" a worker needs to announce waiting for
+RUN_ENV = 'REGNET_STUDY_RUN'
+
+
+class StudyBusy(RuntimeError):
+    """Live workers hold claims on the study (e.g. it cannot be re-sampled now)."""
 
 
 def _stat_fields(pid: int) -> list[bytes] | None:
@@ -79,12 +94,13 @@ class ClaimInfo:
     pid_start: int | None
     time: float
     token: str
+    run: str = ''          # the driver run the claimer belongs to (RUN_ENV), if any
 
     @classmethod
     def mine(cls, key: str) -> 'ClaimInfo':
         pid = os.getpid()
         return cls(key, pid, socket.gethostname(), process_start_time(pid), time.time(),
-                   secrets.token_hex(8))
+                   secrets.token_hex(8), os.environ.get(RUN_ENV, ''))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -93,7 +109,8 @@ class ClaimInfo:
     def from_json(cls, text: str) -> 'ClaimInfo':
         data = json.loads(text)
         return cls(str(data['key']), int(data['pid']), str(data['host']),
-                   data.get('pid_start'), float(data['time']), str(data['token']))
+                   data.get('pid_start'), float(data['time']), str(data['token']),
+                   str(data.get('run') or ''))
 
 
 class Claim:
@@ -244,3 +261,99 @@ class ClaimBook:
             return {}
         return {p.name[:-len('.claim')]: self.read(p.name[:-len('.claim')])
                 for p in self.dir.glob('*.claim')}
+
+
+def _clock(t: float) -> str:
+    return time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(t))
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f'{seconds:.0f} s ago'
+    if seconds < 7200:
+        return f'{seconds / 60:.0f} min ago'
+    return f'{seconds / 3600:.1f} h ago'
+
+
+def describe_wait(book: ClaimBook, keys: Sequence[str], limit: int = 5) -> str | None:
+    """What a worker waiting for the claims on ``keys`` waits for, and how to end the
+    wait; None if none of them is claimed any more, or only by sibling workers of
+    the same run (``RUN_ENV``)."""
+    now = time.time()
+    here = socket.gethostname()
+    run = os.environ.get(RUN_ENV, '')
+    lines, same_host, other_host = [], False, False
+    held = 0
+    for key in keys:
+        path = book.path(key)
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        info = book.read(key)
+        if info is not None and run and info.run == run:
+            continue               # a sibling worker of this run: the usual end of a run
+        held += 1
+        if held > limit:
+            continue
+        if info is None:
+            lines.append(f'  {key}: claim file {path} is unreadable (a claimer killed while '
+                         f'writing it?); taken over 5 s after its last change')
+        elif info.host == here:
+            same_host = True
+            lines.append(f'  {key}: pid {info.pid} on this host ({here}), claimed '
+                         f'{_clock(info.time)} ({_ago(now - info.time)}); taken over as soon '
+                         f'as that process ends')
+        else:
+            other_host = True
+            left = book.stale_after_s - (now - mtime)
+            lines.append(f'  {key}: pid {info.pid} on host {info.host}, claimed '
+                         f'{_clock(info.time)}, last heartbeat {_ago(now - mtime)}; taken '
+                         f'over when its heartbeat is {book.stale_after_s:g} s old '
+                         f'(in {max(0.0, left):.0f} s)')
+    if not held:
+        return None
+    if held > limit:
+        lines.append(f'  ... and {held - limit} more')
+    if same_host:
+        lines.append('  to end the wait: the process on this host is alive and training; wait '
+                     'for it, or stop it (kill PID) and its models are trained here')
+    if other_host:
+        lines.append('  to end the wait: if the worker on that host is gone, rerun with '
+                     '`train --stale-after 0` (takes over claims from other hosts at once) '
+                     'or delete its claim file; never while it still trains')
+    return (f'waiting for {held} model(s) claimed by other workers (claim files in '
+            f'{book.dir}):\n' + '\n'.join(lines))
+
+
+class WaitNotice:
+    """Says what a waiting worker waits for: at the first wait, then every ``every_s``
+    while the wait lasts (stderr, and a ``waiting`` event through ``log_event``)."""
+
+    def __init__(self, book: ClaimBook, every_s: float = WAIT_NOTICE_EVERY_S,
+                 log_event: Callable[..., None] | None = None,
+                 write: Callable[[str], None] | None = None) -> None:
+        self.book = book
+        self.every_s = float(every_s)
+        self.log_event = log_event
+        self.write = write or (lambda text: print(text, file=sys.stderr, flush=True))
+        self._last: float | None = None
+
+    def waiting(self, keys: Sequence[str]) -> str | None:
+        """Call at each poll while waiting; returns the message when one is given."""
+        now = time.time()
+        if self._last is not None and now - self._last < self.every_s:
+            return None
+        message = describe_wait(self.book, keys)
+        if message is None:
+            return None
+        self._last = now
+        self.write(message)
+        if self.log_event is not None:
+            self.log_event('waiting', None, message=message, keys=list(keys)[:100])
+        return message
+
+    def resume(self) -> None:
+        """Work resumed: the next wait is announced at once."""
+        self._last = None

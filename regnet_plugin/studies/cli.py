@@ -3,11 +3,14 @@ so it is tested and reusable; the tool itself only parses)."""
 from __future__ import annotations
 
 import argparse
+import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
 
-from .executors import train_study
+from .claims import StudyBusy
+from .executors import TrainSummary, train_study
 from .layout import StudyDir
 from .manifest import ConfigMismatch, Manifest
 from .schema import StudyConfig
@@ -33,12 +36,42 @@ def default_work_dir(config: str) -> Path:
 
 def train_options(args: argparse.Namespace, study_dir: StudyDir):
     base = StudyConfig.from_dict(Manifest.load(study_dir).study).train
-    return base.replace(executor=args.executor, workers=args.workers,
-                        gpus_per_model=args.gpus_per_model, launcher=args.launcher,
-                        trainer=args.trainer, timeout_s=args.timeout,
-                        torch_threads=args.torch_threads, launch=args.launch,
-                        retry_failed=True if args.retry_failed else None,
-                        wait=False if args.no_wait else None)
+    stale_after = getattr(args, 'stale_after', None)
+    if stale_after is not None and not stale_after >= 0:
+        raise ValueError(f'--stale-after must be a number of seconds >= 0, got {stale_after}')
+    options = base.replace(executor=args.executor, workers=args.workers,
+                           gpus_per_model=args.gpus_per_model, launcher=args.launcher,
+                           trainer=args.trainer, timeout_s=args.timeout,
+                           torch_threads=args.torch_threads, launch=args.launch,
+                           retry_failed=True if args.retry_failed else None,
+                           wait=False if args.no_wait else None, stale_after_s=stale_after)
+    if options.executor == 'slurm' and shutil.which('sbatch') is None:
+        raise ValueError("--executor slurm needs Slurm, but there is no 'sbatch' on PATH "
+                         "here; use --executor subprocess (local processes) or local "
+                         "(submitit's local job array), or run where Slurm is installed")
+    return options
+
+
+def resume_command(args: argparse.Namespace, work_dir: Path) -> str:
+    return shlex.join(['python', 'tools/sample_space.py', str(args.config), 'train',
+                       '--work-dir', str(work_dir)])
+
+
+def report_training(summary: TrainSummary, resume: str) -> None:
+    """The summary of a train call: counts, failures, dead workers, how to resume."""
+    _log(f'trained: {summary.done} done, {summary.failed} failed, '
+         f'{summary.pending} unfinished of {summary.total}')
+    for key, reason in list(summary.failures.items())[:10]:
+        _log(f'  failed {key}: {reason}')
+    for error in summary.worker_errors:
+        _log(f'  {error}')
+    if summary.worker_errors and not summary.pending:
+        _log('  the other workers finished its models: nothing is missing')
+    if summary.pending:
+        shown = ', '.join(summary.unfinished[:8])
+        more = f' and {summary.pending - 8} more' if summary.pending > 8 else ''
+        _log(f'  unfinished: {shown}{more}')
+        _log(f'  resume (finished models are kept): {resume}')
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -59,14 +92,15 @@ def run_command(args: argparse.Namespace) -> int:
         if args.command in ('train', 'run'):
             options = train_options(args, study_dir)
             summary = train_study(work_dir, options, progress=show, log=_log)
-            _log(f'trained: {summary.done} done, {summary.failed} failed, '
-                 f'{summary.pending} pending of {summary.total}')
-            for key, reason in list(summary.failures.items())[:10]:
-                _log(f'  failed {key}: {reason}')
             if summary.pending and options.executor == 'slurm' and not options.wait:
                 _log(f'slurm jobs {", ".join(summary.jobs)} submitted; run `analyze` '
                      f'when they are done')
                 return 0
+            report_training(summary, resume_command(args, work_dir))
+            if summary.pending:
+                _log(f'{args.command} stopped after {time.time() - start:.1f} s with '
+                     f'{summary.pending} model(s) unfinished')
+                return 1
         if args.command in ('analyze', 'run'):
             result = analyze_study(work_dir, log=_log,
                                    progress=_progress(show, 'fitting widths', 'model'))
@@ -81,7 +115,7 @@ def run_command(args: argparse.Namespace) -> int:
             _log(f'report: {result.report_path}')
             _log(f'plots:  {sorted(str(p) for k, p in result.files.items() if p.suffix == ".png")}')
             _log(f'data:   {result.files["summary"]}, {result.files["csv"]}')
-    except (ConfigMismatch, ValueError, FileNotFoundError) as exc:
+    except (ConfigMismatch, StudyBusy, ValueError, FileNotFoundError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     _log(f'{args.command} finished in {time.time() - start:.1f} s')

@@ -3,8 +3,10 @@
 No download: scikit-learn ships the 1797 handwritten digits. They are written once
 as PNG files (upscaled, grey replicated to RGB) into ``root/train/<class>/`` and
 ``root/val/<class>/``, so MMPretrain's own ``CustomDataset``/ImageNet folder loading
-and its image pipeline are what the demo trains on. A marker file makes the
-write idempotent and safe to run from several processes (written last, atomically).
+and its image pipeline are what the demo trains on. A marker file (written last,
+atomically) makes the write idempotent; a tree written with other settings (another
+split) is never written over, since the two would mix: a study prepares each
+setting into its own directory (``preparation.prepare_data``, type 'digits').
 """
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ def write_digits_tree(root: str | os.PathLike, size: int = 32, val_fraction: flo
                 return root
         except ValueError:
             pass
+    if root.exists() and any(root.iterdir()):
+        raise ValueError(f'{root} already holds files (another digits split or a partial '
+                         f'write): refusing to write {settings} over them, the two would '
+                         f'mix; use an empty directory')
     if not 8 <= size <= 512:
         raise ValueError(f'size must be in [8, 512] pixels, got {size}')
     if not 0 < val_fraction < 1:

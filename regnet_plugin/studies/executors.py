@@ -14,18 +14,28 @@ watching the results directory, whichever executor runs the workers.
   worker with ``gpus_per_model`` GPUs (models on several GPUs run under torchrun).
   ``study.train.slurm`` is passed to ``update_parameters`` (partition, account,
   timeout_min, cpus_per_task, mem_gb, ...).
+
+A worker that dies (killed, out of memory, a lost node) does not end the study with
+a traceback: the others go on (they take over its claim once it is stale), and the
+summary says which models finished, which failed or are unfinished, and which
+worker died (``TrainSummary.worker_errors``). The driver also shows the workers'
+``waiting`` events: what they wait for when other processes hold the claims.
 """
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .claims import ClaimBook
+from .claims import RUN_ENV, ClaimBook
 from .layout import StudyDir
 from .manifest import Manifest
 from .process import kill_group, preexec_die_with_parent
@@ -46,17 +56,25 @@ class TrainSummary:
     pending: int
     failures: dict[str, str] = field(default_factory=dict)
     jobs: list[str] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)
+    worker_errors: list[str] = field(default_factory=list)   # workers that died
 
 
 class ProgressMonitor:
     """A tqdm bar over the population, advanced by counting final result files."""
 
     def __init__(self, study: StudyDir, manifest: Manifest,
-                 retry_failed_before: float | None, enabled: bool = True) -> None:
+                 retry_failed_before: float | None, enabled: bool = True,
+                 log: Callable[[str], None] = print) -> None:
         self.study, self.manifest = study, manifest
         self.store = ResultStore(study.results)
         self.retry_failed_before = retry_failed_before
         self.finished = self._count()
+        self.log = log
+        try:
+            self.events_offset = study.events.stat().st_size
+        except FileNotFoundError:
+            self.events_offset = 0
         self.bar = None
         if enabled:
             from tqdm import tqdm
@@ -71,7 +89,35 @@ class ProgressMonitor:
         return sum(result_is_final(r, self.retry_failed_before)
                    for r in self._results().values())
 
+    def _say(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.write(message, file=sys.stderr)
+        else:
+            self.log(message)
+
+    def _new_events(self) -> list[dict[str, Any]]:
+        """Complete events appended to events.jsonl since the last poll."""
+        try:
+            with open(self.study.events, 'rb') as f:
+                f.seek(self.events_offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            return []
+        end = chunk.rfind(b'\n') + 1          # a line still being written waits
+        self.events_offset += end
+        events = []
+        for line in chunk[:end].splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+        return events
+
     def poll(self) -> int:
+        for event in self._new_events():
+            if event.get('event') == 'waiting':
+                self._say(f"worker {event.get('host')}:{event.get('pid')} is "
+                          f"{event.get('message', 'waiting')}")
         results = self._results()
         finished = sum(result_is_final(r, self.retry_failed_before)
                        for r in results.values())
@@ -93,9 +139,11 @@ def summarize(study: StudyDir, manifest: Manifest) -> TrainSummary:
     store = ResultStore(study.results)
     done = failed = 0
     failures = {}
+    unfinished = []
     for key in manifest.keys():
         result = store.peek(key)
         if result is None:
+            unfinished.append(key)
             continue
         if result.status == 'done':
             done += 1
@@ -103,7 +151,53 @@ def summarize(study: StudyDir, manifest: Manifest) -> TrainSummary:
             failed += 1
             failures[key] = result.reason or 'unknown'
     total = len(manifest.models)
-    return TrainSummary(total, done, failed, total - done - failed, failures)
+    return TrainSummary(total, done, failed, total - done - failed, failures,
+                        unfinished=unfinished)
+
+
+def describe_exit(code: int | None) -> str:
+    """How a worker process ended, in words."""
+    if code is None:
+        return 'did not report an exit status'
+    if code < 0:
+        try:
+            return f'was killed by {signal.Signals(-code).name}'
+        except ValueError:
+            return f'was killed by signal {-code}'
+    return f'exited with code {code}'
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with open(path, 'rb') as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4000))
+            lines = [ln.strip() for ln in f.read().decode(errors='replace').splitlines()]
+    except OSError:
+        return ''
+    lines = [ln for ln in lines if ln]
+    return lines[-1][:200] if lines else ''
+
+
+def _worker_error(i: int, pid: int, code: int | None, log: Path) -> str:
+    last = _last_line(log)
+    return (f'worker {i} (pid {pid}) {describe_exit(code)}; log: {log}'
+            + (f' (last line: {last})' if last else ''))
+
+
+@contextmanager
+def _run_token():
+    """Mark this run's workers (claims.RUN_ENV, inherited by forks, subprocesses and
+    submitit tasks) so they tell each other's claims from other runs'."""
+    previous = os.environ.get(RUN_ENV)
+    os.environ[RUN_ENV] = f'{os.getpid()}-{secrets.token_hex(4)}'
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(RUN_ENV, None)
+        else:
+            os.environ[RUN_ENV] = previous
 
 
 def train_study(study_root: str | Path, options: TrainOptions | None = None,
@@ -116,19 +210,27 @@ def train_study(study_root: str | Path, options: TrainOptions | None = None,
     base = StudyConfig.from_dict(manifest.study).train
     options = options or base
     trainer = trainer or options.trainer
+    from .trainers import resolve_trainer
+    resolve_trainer(trainer)         # a bad --trainer fails here, not in every worker
     retry_before = time.time() if options.retry_failed else None
-    monitor = ProgressMonitor(study, manifest, retry_before, progress)
+    monitor = ProgressMonitor(study, manifest, retry_before, progress, log)
     try:
-        if options.executor == 'subprocess':
-            jobs = _run_subprocesses(study, options, trainer, retry_before, monitor)
-        else:
-            jobs = _run_submitit(study, options, trainer, retry_before, monitor, log)
+        with _run_token():
+            if options.executor == 'subprocess':
+                jobs, errors = _run_subprocesses(study, options, trainer, retry_before,
+                                                 monitor)
+            else:
+                jobs, errors = _run_submitit(study, options, trainer, retry_before,
+                                             monitor, log)
     finally:
         monitor.poll()
         monitor.close()
     ClaimBook(study.claims, options.stale_after_s).sweep_stale()
     summary = summarize(study, manifest)
     summary.jobs = jobs
+    summary.worker_errors = errors
+    for error in errors:
+        study.log_event('worker_error', None, error=error)
     return summary
 
 
@@ -146,7 +248,8 @@ def _fork_worker(root: str, trainer: str, options: dict, retry_before: float | N
 
 
 def _run_subprocesses(study: StudyDir, options: TrainOptions, trainer: str,
-                      retry_before: float | None, monitor: ProgressMonitor) -> list[str]:
+                      retry_before: float | None, monitor: ProgressMonitor
+                      ) -> tuple[list[str], list[str]]:
     """N local workers: forked from this process with ``launch='fork'`` (no import
     cost: the toolboxes are imported once, here), else fresh interpreters."""
     logs = study.root / 'workers'
@@ -170,10 +273,9 @@ def _run_subprocesses(study: StudyDir, options: TrainOptions, trainer: str,
                 if proc.is_alive():
                     kill_group(proc.pid)
                     proc.join()
-        bad = [(i, p.exitcode) for i, p in enumerate(procs) if p.exitcode]
-        if bad:
-            raise RuntimeError(f'worker(s) exited with errors {bad}; see {logs}/worker*.log')
-        return [str(p.pid) for p in procs]
+        errors = [_worker_error(i, p.pid, p.exitcode, logs / f'worker{i}.log')
+                  for i, p in enumerate(procs) if p.exitcode]
+        return [str(p.pid) for p in procs], errors
     command = [sys.executable, '-m', 'regnet_plugin.studies.worker', str(study.root),
                '--trainer', trainer, '--options', _options_json(options)]
     if retry_before is not None:
@@ -193,15 +295,14 @@ def _run_subprocesses(study: StudyDir, options: TrainOptions, trainer: str,
                 kill_group(proc.pid)
                 proc.wait()
             out.close()
-    bad = [(i, p.returncode) for i, (p, _) in enumerate(procs) if p.returncode]
-    if bad:
-        raise RuntimeError(f'worker(s) exited with errors {bad}; see {logs}/worker*.log')
-    return [str(p.pid) for p, _ in procs]
+    errors = [_worker_error(i, p.pid, p.returncode, logs / f'worker{i}.log')
+              for i, (p, _) in enumerate(procs) if p.returncode]
+    return [str(p.pid) for p, _ in procs], errors
 
 
 def _run_submitit(study: StudyDir, options: TrainOptions, trainer: str,
                   retry_before: float | None, monitor: ProgressMonitor,
-                  log: Callable[[str], None]) -> list[str]:
+                  log: Callable[[str], None]) -> tuple[list[str], list[str]]:
     try:
         import submitit
     except ImportError:
@@ -229,7 +330,7 @@ def _run_submitit(study: StudyDir, options: TrainOptions, trainer: str,
     log(f'{options.executor}: submitted {n} worker task(s): {", ".join(job_ids)} '
         f'(logs under {study.submitit})')
     if options.executor == 'slurm' and not options.wait:
-        return job_ids
+        return job_ids, []
     while not all(j.done() for j in jobs):
         monitor.poll()
         time.sleep(POLL_S)
@@ -238,7 +339,6 @@ def _run_submitit(study: StudyDir, options: TrainOptions, trainer: str,
         try:
             job.result()
         except Exception as exc:  # noqa: BLE001  (report every task's failure)
-            errors.append(f'{job.job_id}: {exc}'.splitlines()[0])
-    if errors:
-        raise RuntimeError('worker task(s) failed: ' + '; '.join(errors))
-    return job_ids
+            errors.append(f'worker task {job.job_id} failed: {exc}'.splitlines()[0][:300]
+                          + f' (logs under {study.submitit})')
+    return job_ids, errors

@@ -11,7 +11,12 @@
       claims/<key>.claim         who trains <key> now (atomic O_CREAT|O_EXCL files)
       results/<key>.json         the model's result (atomic, checksummed)
       results/corrupt/           damaged result files, moved aside (never counted)
-      events.jsonl               audit log: one line per training start/finish/failure
+      events.jsonl               audit log: one line per training start/finish/failure,
+                                 waits for others' claims, dead workers, set-aside results
+      data/<root>-<hash>/        prepared data, one directory per data setting
+      superseded/<time>/         results (and model dirs) of another recipe or data, set
+                                 aside by a re-sample (superseded.json says which, why)
+      workers/worker<i>.log      the local workers' output
       analysis/                  report.md, plots, summary.json, results.csv
       submitit/                  submitit's job files (local/slurm executors)
 

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ..design.sampler import sample_models
-from .layout import StudyDir, model_key
+from .layout import MANIFEST, StudyDir, model_key
 from .results import atomic_write_json
 from .schema import SpaceEntry, StudyConfig
 
 MANIFEST_FORMAT = 1
+REQUIRED_KEYS = ('name', 'config_hash', 'config_path', 'models')
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class Manifest:
     study: dict[str, Any]
     created: float = 0.0
     history: list[dict[str, Any]] | None = None
+    data: dict[str, Any] | None = None      # preparation.PreparedData.record()
 
     def keys(self) -> list[str]:
         return [m.key for m in self.models]
@@ -116,7 +118,7 @@ class Manifest:
         atomic_write_json(study_dir.manifest, {
             'format': MANIFEST_FORMAT, 'name': self.name, 'config_hash': self.config_hash,
             'config_path': self.config_path, 'created': self.created or time.time(),
-            'history': self.history or [], 'study': self.study,
+            'history': self.history or [], 'data': self.data, 'study': self.study,
             'models': [m.as_dict() for m in self.models]})
         return study_dir.manifest
 
@@ -133,8 +135,30 @@ class Manifest:
             raise ValueError(f'{path} is not valid JSON ({exc}); the population cannot '
                              f'be read. Remove it and sample again (results are kept)'
                              ) from None
-        return cls(name=data['name'], config_hash=data['config_hash'],
-                   config_path=data['config_path'],
-                   models=[ModelEntry.from_dict(m) for m in data['models']],
-                   study=data.get('study', {}), created=data.get('created', 0.0),
-                   history=data.get('history', []))
+        return cls.from_dict(data, path)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: Path | str = MANIFEST) -> 'Manifest':
+        """A manifest from its JSON content; ValueError naming what is wrong."""
+        advice = 'Remove it and sample again (results are kept)'
+        missing = [k for k in REQUIRED_KEYS if not isinstance(data, Mapping) or k not in data]
+        if missing:
+            got = (f'keys {sorted(data)}' if isinstance(data, Mapping)
+                   else f'a JSON {type(data).__name__}: {str(data)[:60]}')
+            raise ValueError(f'{path} is not a study manifest: it needs the keys '
+                             f'{list(REQUIRED_KEYS)}, got {got}; missing {missing}. {advice}')
+        if not isinstance(data['models'], list):
+            raise ValueError(f"{path}: 'models' must be a list of models, got "
+                             f"{type(data['models']).__name__}. {advice}")
+        models = []
+        for i, row in enumerate(data['models']):
+            try:
+                models.append(ModelEntry.from_dict(row))
+            except (KeyError, TypeError) as exc:
+                raise ValueError(f'{path}: model {i} is malformed ({type(exc).__name__}: '
+                                 f'{exc}; fields: {sorted(ModelEntry.__dataclass_fields__)}). '
+                                 f'{advice}') from None
+        return cls(name=str(data['name']), config_hash=str(data['config_hash']),
+                   config_path=str(data['config_path']), models=models,
+                   study=data.get('study') or {}, created=data.get('created', 0.0),
+                   history=data.get('history') or [], data=data.get('data'))

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from .claims import ClaimBook
+from .claims import ClaimBook, WaitNotice
 from .layout import StudyDir
 from .manifest import Manifest, ModelEntry
 from .results import ModelResult, ResultStore
@@ -111,6 +111,7 @@ def run_worker(study_root: str | os.PathLike, trainer: str | Trainer = 'runner',
     book = ClaimBook(study.claims, options.stale_after_s)
     train = resolve_trainer(trainer) if isinstance(trainer, str) else trainer
     report = WorkerReport(worker_name or f'{socket.gethostname()}:{os.getpid()}')
+    notice = WaitNotice(book, log_event=study.log_event)     # never wait silently
     while True:
         left = unfinished(manifest, store, retry_failed_before)
         if not left:
@@ -139,7 +140,10 @@ def run_worker(study_root: str | os.PathLike, trainer: str | Trainer = 'runner',
         if not claimed_any:
             if not wait_for_others:
                 return report
+            notice.waiting([e.key for e in left])
             time.sleep(poll_s)     # others hold the rest; wait for them or their death
+        else:
+            notice.resume()
 
 
 def run_worker_task(study_root: str, trainer: str, options: dict,

@@ -6,6 +6,7 @@ are in test_study_toolbox.py.
 """
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -307,3 +308,126 @@ def test_study_launchers_are_the_toolbox_tools_launchers():
     assert STUDY_LAUNCHERS == LAUNCHERS
     with pytest.raises(ValueError, match="launcher must be one of .*got 'mpi'"):
         TrainOptions(launcher='mpi').validate()
+
+
+# -- faults: a dead worker, claims held by others --------------------------------------
+def sleeper() -> subprocess.Popen:
+    """A live process of this host to hold a claim."""
+    return subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])
+
+
+def test_waiting_for_a_claim_held_by_a_live_process_says_what_and_how(tmp_path):
+    import threading
+    manifest = make_study(tmp_path, n=1, spaces=('RegNetX',))
+    key = manifest.keys()[0]
+    holder = sleeper()
+    try:
+        info = ClaimInfo(key, holder.pid, socket.gethostname(),
+                         process_start_time(holder.pid), time.time() - 90, 'held')
+        (tmp_path / 'claims' / f'{key}.claim').write_text(info.to_json())
+        messages = []
+
+        def end_the_wait():          # once the driver said what it waits for
+            deadline = time.time() + 60
+            while time.time() < deadline and not any('waiting' in m for m in messages):
+                time.sleep(0.1)
+            holder.kill()
+
+        watcher = threading.Thread(target=end_the_wait)
+        watcher.start()
+        summary = train_study(tmp_path, TrainOptions(workers=1, trainer=CHEAP,
+                                                     launch='fork'),
+                              progress=False, log=messages.append)
+        watcher.join()
+    finally:
+        holder.kill()
+        holder.wait()
+    said = [m for m in messages if 'waiting for 1 model' in m]
+    assert said, messages
+    assert key in said[0] and f'pid {holder.pid} on this host' in said[0]
+    assert 'claimed' in said[0] and 'ago' in said[0] and 'kill' in said[0]
+    assert str(tmp_path.resolve() / 'claims') in said[0]
+    assert summary.done == 1 and starts_per_key(tmp_path) == {key: 1}
+    assert [e for e in StudyDir(tmp_path).read_events() if e['event'] == 'waiting']
+
+
+def test_wait_notice_for_another_host_names_the_way_out(tmp_path, monkeypatch):
+    from regnet_plugin.studies.claims import RUN_ENV, WaitNotice, describe_wait
+    book = ClaimBook(tmp_path, stale_after_s=900)
+    other = ClaimInfo('m1', 4242, 'some-other-node', None, time.time() - 300, 'z')
+    path = tmp_path / 'm1.claim'
+    path.write_text(other.to_json())
+    os.utime(path, (time.time() - 100, time.time() - 100))
+    text = describe_wait(book, ['m1', 'm2'])
+    assert text.startswith('waiting for 1 model(s)')
+    assert 'pid 4242 on host some-other-node' in text
+    assert re.search(r'heartbeat 10\d s ago; .* 900 s old \(in (79\d|800) s\)', text)
+    assert '--stale-after 0' in text and str(tmp_path) in text
+    notes = []
+    notice = WaitNotice(book, every_s=60, write=notes.append)
+    assert notice.waiting(['m1']) and notice.waiting(['m1']) is None   # periodic, not
+    assert len(notes) == 1                                            # at every poll
+    notice.resume()
+    assert notice.waiting(['m1']) and len(notes) == 2
+    # a sibling worker of the same run is the normal end of a run: nothing to announce
+    monkeypatch.setenv(RUN_ENV, 'run-1')
+    sibling = ClaimInfo('m2', 4243, 'some-other-node', None, time.time(), 'y', 'run-1')
+    (tmp_path / 'm2.claim').write_text(sibling.to_json())
+    assert describe_wait(book, ['m2']) is None
+    # --stale-after 0 takes over another host's claim at once
+    assert ClaimBook(tmp_path, stale_after_s=0).try_claim('m1') is not None
+
+
+def _tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'sample_space_tool', Path(__file__).resolve().parents[2] / 'tools' / 'sample_space.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _kill_first_worker_that_starts(root: Path, killed: list) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        starts = [e for e in StudyDir(root).read_events() if e['event'] == 'start']
+        if starts:
+            os.kill(starts[0]['pid'], 9)
+            killed.append(starts[0]['pid'])
+            return
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize('workers', [2, 1])
+def test_a_killed_worker_ends_in_a_summary_not_a_traceback(tmp_path, monkeypatch, capsys,
+                                                           workers):
+    """Two workers, one killed: the other finishes everything and the run succeeds
+    with a line about the dead worker. One worker, killed: a summary of what is
+    unfinished and how to resume, exit status 1, no traceback."""
+    import threading
+    config = tmp_path / 'c.py'
+    demo = Path(__file__).resolve().parents[2] / 'configs' / 'studies' / 'demo_digits.py'
+    config.write_text(f'_base_ = [{str(demo)!r}]\nstudy = dict(num_models=2, '
+                      f'data_preparation=None)\n')
+    work = tmp_path / 'study'
+    tool = _tool()
+    assert tool.main([str(config), 'sample', '--work-dir', str(work), '--no-progress']) == 0
+    monkeypatch.setenv('CHEAP_TRAINER_SLEEP', '0.5')
+    killed = []
+    watcher = threading.Thread(target=_kill_first_worker_that_starts, args=(work, killed))
+    watcher.start()
+    code = tool.main([str(config), 'train', '--work-dir', str(work), '--no-progress',
+                      '--trainer', CHEAP, '--workers', str(workers), '--launch', 'fork'])
+    watcher.join()
+    out, err = capsys.readouterr()
+    assert killed and 'Traceback' not in out + err
+    assert f'(pid {killed[0]}) was killed by SIGKILL' in out
+    if workers == 2:
+        assert code == 0, out + err
+        assert 'trained: 4 done, 0 failed, 0 unfinished of 4' in out
+        assert 'nothing is missing' in out
+    else:
+        assert code == 1, out + err
+        assert ' 0 failed, ' in out and 'unfinished: ' in out
+        assert f'resume (finished models are kept): python tools/sample_space.py ' \
+               f'{config} train --work-dir {work}' in out
