@@ -2,6 +2,7 @@
 
 Nothing in this sub-package imports torch; numpy and scipy are enough.
 """
+from .parts import BLOCKS, HEADS, STEMS, Registry
 from .complexity import ComplexityReport, complexity
 from .presets import PRESET_NAMES, PRESETS, get_preset, is_preset, preset_spec
 from .regnet import RegNetParams, adjust_block_compatibility, quantized_linear_widths
@@ -13,6 +14,7 @@ from .spaces import (SPACE_NAMES, AnyNetSpace, DesignSpace, Draw, RegNetSpace,
                      get_space)
 
 __all__ = [
+    'BLOCKS', 'STEMS', 'HEADS', 'Registry',
     'AnyNetSpec', 'StageSpec', 'RegNetParams', 'adjust_block_compatibility',
     'quantized_linear_widths', 'complexity', 'ComplexityReport', 'PRESETS',
     'PRESET_NAMES', 'get_preset', 'is_preset', 'preset_spec',

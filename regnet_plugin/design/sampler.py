@@ -2,7 +2,7 @@
 
 The paper's studies sample ~500 models at 360-400MF. Most draws fall outside the
 regime, so complexity evaluation is the hot loop: draws come in vectorised
-batches (``DesignSpace.draw_batch``) and ``batch_complexity`` computes flops,
+batches (``DesignSpace.draw_batch``) and ``complexity.batch_complexity`` computes flops,
 params and acts for the whole batch in closed form (every block of a stage after
 the first is identical). Only draws inside the regime become ``AnyNetSpec``s, and
 their reported complexity is ``complexity()``'s own (re-checked against the regime),
@@ -11,113 +11,17 @@ so the results are exactly what the one-at-a-time loop would give for those draw
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from .complexity import IMAGE_CHANNELS, ComplexityReport, _size, complexity, conv_cost
-from .spaces import Batch, DesignSpace, get_space
-from .spec import AnyNetSpec
 from ..validate import MAX_CLASSES, MAX_IMG_SIZE, check_int, check_number
+from .complexity import (ComplexityReport, batch_complexity, complexity,  # noqa: F401
+                         specs_complexity, stage_arrays_complexity)
+from .spaces import DesignSpace, get_space
+from .spec import AnyNetSpec
 
 DEFAULT_BATCH = 4096
-
-
-# -- vectorised complexity -----------------------------------------------------------
-def stage_arrays_complexity(depths: np.ndarray, widths: np.ndarray,
-                            bottleneck_widths: np.ndarray, groups: np.ndarray,
-                            se_ratio: float, stem_width: int,
-                            img_size: int | Sequence[int] = 224, num_classes: int = 1000,
-                            strides: Sequence[int] | None = None
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flops, params, acts of n networks given per-stage arrays of shape (n, stages).
-
-    Same integer formulas as ``complexity()`` (SPEC 3), summed per stage in
-    closed form: first block (stride, projection when needed) + (d - 1) identical ones.
-    """
-    h, w = _size(img_size)
-    num_classes = check_int('num_classes', num_classes, 0, MAX_CLASSES)
-    depths, widths, wbs, gs = (np.asarray(a, dtype=np.int64)
-                               for a in (depths, widths, bottleneck_widths, groups))
-    n, num_stages = depths.shape
-    strides = [2] * num_stages if strides is None else list(strides)
-
-    def se(w_in, wb):
-        w_se = np.round(se_ratio * w_in).astype(np.int64)
-        on = w_se > 0
-        f1, p1, a1 = conv_cost(wb, w_se, 1, 1, 1, bias=True)
-        f2, p2, a2 = conv_cost(w_se, wb, 1, 1, 1, bias=True)
-        return (f1 + f2) * on, (p1 + p2) * on, (a1 + a2) * on
-
-    def block(w_in, w_out, wb, g, stride, hh, ww):
-        ho, wo = (hh - 1) // stride + 1, (ww - 1) // stride + 1
-        parts = [conv_cost(w_in, wb, 1, hh, ww), conv_cost(wb, wb, 3, ho, wo, g),
-                 conv_cost(wb, w_out, 1, ho, wo)]
-        bn = 2 * wb + 2 * wb + 2 * w_out
-        proj = (w_in != w_out) | (stride != 1)
-        pf, pp, pa = conv_cost(w_in, w_out, 1, ho, wo)
-        parts.append((pf * proj, (pp + 2 * w_out) * proj, pa * proj))
-        if se_ratio:
-            parts.append(se(w_in, wb))
-        f = sum(x[0] for x in parts)
-        p = sum(x[1] for x in parts) + bn
-        a = sum(x[2] for x in parts)
-        return f, p, a, ho, wo
-
-    sf, sp, sa = conv_cost(IMAGE_CHANNELS, stem_width, 3, (h - 1) // 2 + 1, (w - 1) // 2 + 1)
-    flops = np.full(n, sf, dtype=np.int64)
-    params = np.full(n, sp + 2 * stem_width, dtype=np.int64)
-    acts = np.full(n, sa, dtype=np.int64)
-    hh, ww = (h - 1) // 2 + 1, (w - 1) // 2 + 1
-    w_in = np.full(n, stem_width, dtype=np.int64)
-    for i in range(num_stages):
-        d, wo_, wb, g = depths[:, i], widths[:, i], wbs[:, i], gs[:, i]
-        f1, p1, a1, ho, wo = block(w_in, wo_, wb, g, strides[i], hh, ww)
-        f2, p2, a2, _, _ = block(wo_, wo_, wb, g, 1, ho, wo)
-        flops += f1 + (d - 1) * f2
-        params += p1 + (d - 1) * p2
-        acts += a1 + (d - 1) * a2
-        w_in, hh, ww = wo_, ho, wo
-    if num_classes:
-        flops += w_in * num_classes + num_classes
-        params += w_in * num_classes + num_classes
-        acts += num_classes
-    return flops, params, acts
-
-
-def batch_complexity(batch: Batch, img_size: int | Sequence[int] = 224,
-                     num_classes: int = 1000, rows: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``stage_arrays_complexity`` for a drawn batch, or for some of its ``rows``.
-
-    Invalid rows give numbers too (meaningless ones); pass ``rows`` to skip them.
-    """
-    sel = slice(None) if rows is None else rows
-    widths, ratios = batch.widths[sel], batch.bottleneck_ratios[sel]
-    wbs = np.round(widths / ratios).astype(np.int64)
-    groups = wbs // np.maximum(batch.group_widths[sel], 1)
-    return stage_arrays_complexity(batch.depths[sel], widths, wbs, groups,
-                                   batch.space.se_ratio, batch.space.stem_width,
-                                   img_size, num_classes)
-
-
-def specs_complexity(specs: Sequence[AnyNetSpec], img_size: int | Sequence[int] = 224,
-                     num_classes: int = 1000
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised complexity of specs sharing stage count, strides, SE ratio and stem."""
-    first = specs[0]
-    for s in specs:
-        if (s.num_stages != first.num_stages or s.strides != first.strides
-                or set(s.se_ratios) != {first.se_ratios[0]}
-                or s.stem_width != first.stem_width):
-            raise ValueError('specs_complexity needs specs with the same stage count, '
-                             'strides, stem width and one SE ratio')
-    arr = lambda f: np.array([f(s) for s in specs], dtype=np.int64)  # noqa: E731
-    return stage_arrays_complexity(
-        arr(lambda s: s.depths), arr(lambda s: s.widths),
-        arr(lambda s: [st.bottleneck_width for st in s.stages]),
-        arr(lambda s: [st.groups for st in s.stages]), first.se_ratios[0],
-        first.stem_width, img_size, num_classes, first.strides)
 
 
 # -- regime ---------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from .complexity import complexity
+from .complexity import batch_complexity, complexity
 from .presets import SE_RATIO_Y
 from .regnet import (QUANTUM, RegNetParams, adjust_compatibility_arrays, block_exponents,
                      quantize_widths)
@@ -546,7 +546,6 @@ class RegNetSpace(DesignSpace):
                   'bottleneck_ratio': b}
         batch = Batch(self, depths, widths, bs, gs, ok, params)
         if self.complexity_limits and ok.any():
-            from .sampler import batch_complexity  # local: sampler imports spaces
             rows = np.flatnonzero(ok)
             f, p, a = batch_complexity(batch, 224, 1000, rows)
             batch.valid[rows] = _limits_ok(f, p, a)

@@ -12,10 +12,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..validate import (MAX_DEPTH, MAX_WIDTH, check_int, check_keys, check_mapping,
-                        check_number, check_positive, check_sequence)
+from ..validate import (MAX_DEPTH, MAX_WIDTH, check_choice, check_int, check_keys,
+                        check_mapping, check_number, check_positive, check_sequence)
+from .parts import BLOCKS, DEFAULT_BLOCK, DEFAULT_HEAD, DEFAULT_STEM, HEADS, STEMS
 
 STEM_WIDTH = 32
+#: Activation functions a spec may name (the torch side maps them to modules).
+ACTIVATIONS = ('relu', 'silu')
+#: The network-level fields that name parts; ``to_dict`` leaves them out while they
+#: have these defaults, so the ids of specs written before they existed are unchanged.
+PART_DEFAULTS: dict[str, Any] = {'stem_type': DEFAULT_STEM, 'block_type': DEFAULT_BLOCK,
+                                 'head_type': DEFAULT_HEAD, 'head_width': 0,
+                                 'activation': 'relu'}
 NUM_STAGES = 4
 
 
@@ -113,10 +121,21 @@ def _stage(name: str, stage: Any) -> StageSpec:
 
 @dataclass(frozen=True)
 class AnyNetSpec:
-    """A whole network: stem width and the stages (head is always pool + fc)."""
+    """A whole network: its stem, stages of blocks, and head, each part named.
+
+    ``stem_type``, ``block_type`` and ``head_type`` are names in the registries of
+    :mod:`regnet_plugin.design.parts` (defaults: the paper's RegNet parts);
+    ``head_width`` > 0 adds the head's 1x1 conv (pycls' ``HEAD_W``, RegNetZ);
+    ``activation`` is 'relu' or 'silu'.
+    """
 
     stages: tuple[StageSpec, ...]
     stem_width: int = STEM_WIDTH
+    stem_type: str = DEFAULT_STEM
+    block_type: str = DEFAULT_BLOCK
+    head_type: str = DEFAULT_HEAD
+    head_width: int = 0
+    activation: str = 'relu'
 
     def __post_init__(self) -> None:
         stages = tuple(_stage(f'stages[{i}]', s) for i, s in enumerate(
@@ -128,6 +147,19 @@ class AnyNetSpec:
         object.__setattr__(self, 'stages', stages)
         object.__setattr__(self, 'stem_width',
                            check_int('stem_width', self.stem_width, 1, MAX_WIDTH))
+        object.__setattr__(self, 'head_width',
+                           check_int('head_width', self.head_width, 0, MAX_WIDTH))
+        for registry, key in ((STEMS, 'stem_type'), (BLOCKS, 'block_type'),
+                              (HEADS, 'head_type')):
+            registry.get(getattr(self, key))          # ValueError listing valid names
+        check_choice('activation', self.activation, ACTIVATIONS)
+        if not BLOCKS.get(self.block_type).bottleneck:
+            for i, s in enumerate(stages):
+                if (s.bottleneck_ratio, s.group_width, s.se_ratio) != (1.0, 1, 0.0):
+                    raise ValueError(
+                        f'stage {i}: block {self.block_type!r} has no bottleneck, '
+                        f'groups or SE; bottleneck_ratio, group_width and se_ratio '
+                        f'must keep their defaults (1, 1, 0)')
 
     # -- per-stage views -------------------------------------------------
     @property
@@ -173,21 +205,35 @@ class AnyNetSpec:
         """Channels of the features a backbone of this spec returns for ``out_indices``
         (see :func:`check_out_indices`): what a neck's ``in_channels`` must be."""
         channels = [self.stem_width] + self.widths
+        if self.head_width:                 # the head conv runs on the last stage
+            channels[-1] = self.head_width
         return tuple(channels[i] for i in check_out_indices(out_indices, self.num_stages))
 
+    @property
+    def out_width(self) -> int:
+        """Channels the classifier sees: the head conv's, else the last stage's."""
+        return self.head_width or self.widths[-1]
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON/config friendly) that ``from_dict`` turns back."""
-        return {'stem_width': self.stem_width,
-                'stages': [dataclasses.asdict(s) for s in self.stages]}
+        """Plain dict (JSON/config friendly) that ``from_dict`` turns back.
+
+        Part names at their defaults are left out (ids stay those of older specs)."""
+        data: dict[str, Any] = {'stem_width': self.stem_width,
+                                'stages': [dataclasses.asdict(s) for s in self.stages]}
+        for key, default in PART_DEFAULTS.items():
+            if getattr(self, key) != default:
+                data[key] = getattr(self, key)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> 'AnyNetSpec':
         data = check_mapping('AnyNetSpec dict', data)
-        check_keys('AnyNetSpec dict', data, {'stem_width', 'stages'}, {'stages'})
+        check_keys('AnyNetSpec dict', data, {'stem_width', 'stages', *PART_DEFAULTS},
+                   {'stages'})
         stages = [_stage(f'stages[{i}]', s) for i, s in enumerate(
             check_sequence('stages', data['stages'], min_length=1))]
-        return cls(stages=tuple(stages),
-                   stem_width=data.get('stem_width', STEM_WIDTH))
+        return cls(stages=tuple(stages), stem_width=data.get('stem_width', STEM_WIDTH),
+                   **{k: data[k] for k in PART_DEFAULTS if k in data})
 
     @classmethod
     def from_lists(cls,
@@ -197,8 +243,11 @@ class AnyNetSpec:
                    bottleneck_ratios: Sequence[float] | None = None,
                    group_widths: Sequence[int] | None = None,
                    se_ratios: Sequence[float] | float | None = None,
-                   stem_width: int = STEM_WIDTH) -> 'AnyNetSpec':
-        """Build from per-stage lists (pycls' ANYNET.DEPTHS/WIDTHS/... format)."""
+                   stem_width: int = STEM_WIDTH, **parts: Any) -> 'AnyNetSpec':
+        """Build from per-stage lists (pycls' ANYNET.DEPTHS/WIDTHS/... format);
+        ``parts``: ``stem_type``, ``block_type``, ``head_type``, ``head_width``,
+        ``activation``."""
+        check_keys('AnyNetSpec.from_lists parts', parts, PART_DEFAULTS)
         depths = check_sequence('depths (one entry per stage)', depths, min_length=1)
         n = len(depths)
 
@@ -215,7 +264,8 @@ class AnyNetSpec:
                    per_stage('se_ratios', se_ratios, 0.0))
         fields = [f.name for f in dataclasses.fields(StageSpec)]
         return cls(stages=tuple(_stage(f'stage {i}', dict(zip(fields, c)))
-                                for i, c in enumerate(cols)), stem_width=stem_width)
+                                for i, c in enumerate(cols)), stem_width=stem_width,
+                   **parts)
 
     def canonical_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(',', ':'))
@@ -226,6 +276,8 @@ class AnyNetSpec:
         return hashlib.sha1(self.canonical_json().encode()).hexdigest()[:12]
 
     def describe(self) -> str:
+        parts = ''.join(f', {k}={getattr(self, k)!r}' for k, v in PART_DEFAULTS.items()
+                        if getattr(self, k) != v)
         return (f'AnyNetSpec(d={self.depths}, w={self.widths}, '
                 f'b={self.bottleneck_ratios}, g={self.group_widths}, '
-                f'se={self.se_ratios})')
+                f'se={self.se_ratios}{parts})')
