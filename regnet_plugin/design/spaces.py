@@ -29,11 +29,12 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
 from .complexity import batch_complexity, complexity
+from .parts import Registry
 from .presets import SE_RATIO_Y
 from .regnet import (QUANTUM, RegNetParams, adjust_compatibility_arrays, block_exponents,
                      quantize_widths)
@@ -657,36 +658,93 @@ class RegNetSpace(DesignSpace):
 
 
 # ==================================================================================
-# Registry
+# Registries: space classes by type name, named spaces by name
 # ==================================================================================
+#: Space classes a config names with ``type`` (``dict(type='AnyNetSpace', ...)``).
+SPACE_TYPES: Registry[type] = Registry('design space type')
+SPACE_TYPES.register(AnyNetSpace, 'AnyNetSpace')
+SPACE_TYPES.register(RegNetSpace, 'RegNetSpace')
+
+
+@dataclass(frozen=True)
+class NamedSpace:
+    """A registered design space: its class and the parameters it fixes."""
+
+    name: str
+    cls: type
+    defaults: Mapping[str, Any]
+
+    def build(self, **overrides: Any) -> DesignSpace:
+        _check_param_names(self.cls, overrides)
+        return self.cls(**{**self.defaults, 'name': self.name, **overrides})
+
+
+#: Named design spaces (``get_space(name)``); add yours with :func:`register_space`.
+SPACES: Registry[NamedSpace] = Registry('design space')
+
+
+def register_space(name: str, cls: type | str, **defaults: Any) -> NamedSpace:
+    """Register a design space under ``name``: a space class (or its ``SPACE_TYPES``
+    name) and the parameters that define it. Unknown parameters: ValueError."""
+    cls = SPACE_TYPES.get(cls) if isinstance(cls, str) else cls
+    if not (isinstance(cls, type) and issubclass(cls, DesignSpace)):
+        raise TypeError(f'a design space needs a DesignSpace class, got {cls!r}')
+    _check_param_names(cls, defaults)
+    entry = NamedSpace(name, cls, dict(defaults))
+    entry.build()                       # bad values fail now, not at first use
+    return SPACES.register(entry)
+
+
 _ANYNET_REFINEMENTS = ('shared_bottleneck', 'shared_group', 'nondecreasing_widths',
                        'nondecreasing_depths')
 _CONSTRAINED = dict(bottleneck_ratios=(1.0,), depth_range=(12, 28), wm_range=(2.0, 3.0),
                     complexity_limits=True)
-#: name -> (class, defaults). AnyNetX_B..E each add one refinement to the previous;
-#: the constrained RegNets are Section 5's (pass depth_range=(12, 40) for Section 4's
-#: d <= 40).
-_SPACES: dict[str, tuple[type, dict[str, Any]]] = {
-    **{f'AnyNetX_{letter}': (AnyNetSpace, {r: True for r in _ANYNET_REFINEMENTS[:i]})
-       for i, letter in enumerate('ABCDE')},
-    'RegNetX': (RegNetSpace, {}),
-    'RegNetY': (RegNetSpace, dict(se_ratio=SE_RATIO_Y)),
-    'RegNetX_constrained': (RegNetSpace, _CONSTRAINED),
-    'RegNetY_constrained': (RegNetSpace, dict(_CONSTRAINED, se_ratio=SE_RATIO_Y)),
-}
-SPACE_NAMES: tuple[str, ...] = tuple(_SPACES)
+# AnyNetX_B..E each add one refinement to the previous; the constrained RegNets are
+# Section 5's (pass depth_range=(12, 40) for Section 4's d <= 40).
+for _i, _letter in enumerate('ABCDE'):
+    register_space(f'AnyNetX_{_letter}', AnyNetSpace,
+                   **{r: True for r in _ANYNET_REFINEMENTS[:_i]})
+register_space('RegNetX', RegNetSpace)
+register_space('RegNetY', RegNetSpace, se_ratio=SE_RATIO_Y)
+register_space('RegNetX_constrained', RegNetSpace, **_CONSTRAINED)
+register_space('RegNetY_constrained', RegNetSpace, **dict(_CONSTRAINED, se_ratio=SE_RATIO_Y))
+#: The built-in spaces (``SPACES.names()`` also lists those registered later).
+SPACE_NAMES: tuple[str, ...] = SPACES.names()
 
 
-def get_space(name: str | DesignSpace, **overrides: Any) -> DesignSpace:
-    """A named design space, with some of its parameters overridden.
+def space_from_config(cfg: Mapping[str, Any]) -> DesignSpace:
+    """A space a config defines: ``dict(type='AnyNetSpace' | 'RegNetSpace', name=...,
+    **parameters)`` builds one from scratch, ``dict(base='AnyNetX_A', name=...,
+    **overrides)`` starts from a registered space."""
+    cfg = dict(cfg)
+    if ('type' in cfg) == ('base' in cfg):
+        raise ValueError(f"a design space config needs exactly one of 'type' (one of "
+                         f"{', '.join(SPACE_TYPES.names())}) or 'base' (one of "
+                         f"{', '.join(SPACES.names())}), got {cfg!r}")
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
+    if 'type' in params:
+        cls = SPACE_TYPES.get(params.pop('type'))
+        _check_param_names(cls, params)
+        return cls(**params)
+    base = params.pop('base')
+    if base not in SPACES:
+        raise ValueError(f'unknown design space {base!r} as base; valid spaces: '
+                         f'{", ".join(SPACES.names())}')
+    return SPACES.get(base).build(**params)
+
+
+def get_space(name: str | DesignSpace | Mapping[str, Any], **overrides: Any) -> DesignSpace:
+    """A named design space, with some of its parameters overridden; a space; or a
+    space config (see :func:`space_from_config`).
 
     Unknown names or parameter names raise ValueError listing the valid ones.
     """
     if isinstance(name, DesignSpace):
         return name.replace(**overrides) if overrides else name
-    if name not in _SPACES:
+    if isinstance(name, Mapping):
+        space = space_from_config(name)
+        return space.replace(**overrides) if overrides else space
+    if name not in SPACES:
         raise ValueError(f'unknown design space {name!r}; valid spaces: '
-                         f'{", ".join(SPACE_NAMES)}')
-    cls, defaults = _SPACES[name]
-    _check_param_names(cls, overrides)
-    return cls(**{**defaults, 'name': name, **overrides})
+                         f'{", ".join(SPACES.names())}')
+    return SPACES.get(name).build(**overrides)

@@ -6,7 +6,10 @@ runtime: what every sampled model is trained with) plus a ``study`` dict::
     study = dict(
         name='anynetx_a_to_e',
         spaces=['AnyNetX_A', dict(name='RegNetX', label='RegNetX_d<=40',
-                                  overrides=dict(depth_range=(1, 40)))],
+                                  overrides=dict(depth_range=(1, 40))),
+                # a space of the study's own (design.spaces.space_from_config)
+                dict(name='AnyNetX_shallow',
+                     space=dict(type='AnyNetSpace', depth_range=(1, 4)))],
         num_models=500,                  # per space
         seed=0,
         regime=dict(min_flops=360e6, max_flops=400e6, img_size=224, num_classes=1000),
@@ -33,7 +36,7 @@ from ..design.sampler import Regime
 #: regnet_plugin.launch.LAUNCHERS (the ones that also run without a GPU), repeated
 #: here because this module stays torch-free; a test keeps the two equal
 LAUNCHERS: tuple[str, ...] = ('none', 'pytorch', 'slurm')
-from ..design.spaces import SPACE_NAMES, DesignSpace, get_space
+from ..design.spaces import SPACES, DesignSpace, get_space
 
 EXECUTORS = ('subprocess', 'local', 'slurm')
 LAUNCHES = ('spawn', 'fork')
@@ -47,23 +50,35 @@ def _unknown(section: str, data: Mapping[str, Any], known: set[str]) -> None:
 
 @dataclass(frozen=True)
 class SpaceEntry:
-    """One design space of the study: a named space, optional overrides, a label."""
+    """One design space of the study: a named space, optional overrides, a label.
+
+    ``space`` defines a space of the study's own instead of a registered one
+    (``dict(type='AnyNetSpace', ...)`` or ``dict(base='AnyNetX_A', ...)``); it is
+    then called ``name``.
+    """
 
     name: str
     overrides: Mapping[str, Any] = field(default_factory=dict)
     label: str = ''
+    space_cfg: Mapping[str, Any] | None = None
 
     @classmethod
     def parse(cls, item: Any) -> 'SpaceEntry':
         if isinstance(item, str):
             entry = cls(item, {}, item)
         elif isinstance(item, Mapping):
-            _unknown('a study.spaces entry', item, {'name', 'overrides', 'label'})
+            _unknown('a study.spaces entry', item, {'name', 'overrides', 'label', 'space'})
             if 'name' not in item:
                 raise ValueError(f"a study.spaces entry needs 'name' (one of "
-                                 f"{', '.join(SPACE_NAMES)}), got {dict(item)!r}")
+                                 f"{', '.join(SPACES.names())}, or any name with "
+                                 f"'space'), got {dict(item)!r}")
+            space_cfg = item.get('space')
+            if space_cfg is not None and not isinstance(space_cfg, Mapping):
+                raise ValueError(f"a study.spaces entry's 'space' must be a dict "
+                                 f"(type=... or base=...), got {space_cfg!r}")
             entry = cls(str(item['name']), dict(item.get('overrides') or {}),
-                        str(item.get('label') or item['name']))
+                        str(item.get('label') or item['name']),
+                        dict(space_cfg) if space_cfg is not None else None)
         else:
             raise ValueError(f'study.spaces entries must be a space name or a dict, '
                              f'got {item!r}')
@@ -71,15 +86,21 @@ class SpaceEntry:
         return entry
 
     def space(self) -> DesignSpace:
-        return get_space(self.name, **{k: tuple(v) if isinstance(v, list) else v
-                                       for k, v in self.overrides.items()})
+        overrides = {k: tuple(v) if isinstance(v, list) else v
+                     for k, v in self.overrides.items()}
+        if self.space_cfg is not None:
+            return get_space({**self.space_cfg, 'name': self.name}, **overrides)
+        return get_space(self.name, **overrides)
 
     def seed(self, study_seed: int) -> int:
         """Per-space seed: independent streams, stable when spaces are reordered."""
         return (int(study_seed) * 1_000_003 + zlib.crc32(self.label.encode())) % 2 ** 32
 
     def as_dict(self) -> dict[str, Any]:
-        return {'name': self.name, 'overrides': dict(self.overrides), 'label': self.label}
+        out = {'name': self.name, 'overrides': dict(self.overrides), 'label': self.label}
+        if self.space_cfg is not None:     # absent otherwise: older configs hash the same
+            out['space'] = dict(self.space_cfg)
+        return out
 
 
 @dataclass(frozen=True)

@@ -156,3 +156,44 @@ def test_every_block_has_a_key_layout_for_pycls():
         layout = BLOCKS.get(name).key_map('pycls')
         assert set(layout.values()) <= set(BLOCKS.get(name).modules)
     assert set(HEADS.names()) == {'any_head'}
+
+
+# -- design spaces: registered by name, or defined by a config -----------------------
+def test_register_and_define_spaces():
+    from regnet_plugin.design.spaces import (SPACES, AnyNetSpace, get_space,
+                                             register_space, space_from_config)
+    from regnet_plugin.design.sampler import Regime, sample_models
+    assert {'AnyNetX_A', 'RegNetY_constrained'} <= set(SPACES.names())
+    entry = register_space('test_AnyNetX_shallow', 'AnyNetSpace', depth_range=(1, 3),
+                           shared_group=True)
+    try:
+        space = get_space('test_AnyNetX_shallow')
+        assert isinstance(space, AnyNetSpace) and space.depth_range == (1, 3)
+        assert get_space('test_AnyNetX_shallow', depth_range=(2, 3)).depth_range == (2, 3)
+        result = sample_models('test_AnyNetX_shallow', 3, Regime(max_flops=400e6), seed=0)
+        assert all(max(s.spec.depths) <= 3 and s.space == 'test_AnyNetX_shallow'
+                   for s in result)
+    finally:
+        SPACES._items.pop(entry.name)
+    own = space_from_config(dict(type='RegNetSpace', name='mine', depth_range=(10, 20),
+                                 group_widths=[8, 16]))
+    assert (own.name, own.depth_range, own.group_widths) == ('mine', (10, 20), (8, 16))
+    based = get_space(dict(base='RegNetY', name='Y_short', depth_range=(5, 9)))
+    assert (based.name, based.se_ratio, based.depth_range) == ('Y_short', 0.25, (5, 9))
+    with pytest.raises(ValueError, match="unknown parameter"):
+        register_space('bad', 'AnyNetSpace', depht_range=(1, 2))
+    with pytest.raises(ValueError, match="exactly one of 'type'"):
+        space_from_config(dict(name='x'))
+
+
+def test_study_config_defines_its_own_space():
+    from regnet_plugin.studies.schema import SpaceEntry
+    entry = SpaceEntry.parse(dict(name='Shallow', space=dict(type='AnyNetSpace',
+                                                             depth_range=[1, 4])))
+    assert entry.space().name == 'Shallow' and entry.space().depth_range == (1, 4)
+    assert entry.as_dict()['space'] == {'type': 'AnyNetSpace', 'depth_range': [1, 4]}
+    # entries naming a registered space serialise (and hash) as before
+    assert SpaceEntry.parse('AnyNetX_A').as_dict() == \
+        {'name': 'AnyNetX_A', 'overrides': {}, 'label': 'AnyNetX_A'}
+    with pytest.raises(ValueError, match='unknown design space type'):
+        SpaceEntry.parse(dict(name='x', space=dict(type='Nope')))
