@@ -9,6 +9,8 @@ Shared by ``tools/model_info.py`` and the backbone's ``arch=`` argument. Accepte
   lists (``depths, widths[, group_widths, bottleneck_ratios, se_ratios, strides]``);
 * key=value pairs, as one string or a list: ``'depth=22 w0=24 wa=24.48 wm=2.54
   group_width=16'`` or ``'depths=1,2,7,12 widths=32,64,160,384 group_widths=16'``;
+* a pycls model config: a ``.yaml`` path, YAML text or a dict with its ``MODEL``,
+  ``ANYNET``/``REGNET`` sections (:mod:`regnet_plugin.design.pycls_config`);
 * an ``AnyNetSpec`` or ``RegNetParams`` (passed through).
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from .presets import get_preset
+from .pycls_config import is_pycls_config, spec_from_pycls_config
 from .regnet import MM_ARCH_KEYS, RegNetParams
 from .spec import AnyNetSpec
 
@@ -108,6 +111,9 @@ def parse_arch(arch: str | Sequence[str] | Mapping[str, Any] | AnyNetSpec | RegN
         return Arch(arch)
     if isinstance(arch, RegNetParams):
         return Arch(*_regnet(arch))
+    if is_pycls_config(arch):
+        model = spec_from_pycls_config(arch)
+        return Arch(model.spec, model.regnet)
     if isinstance(arch, Mapping):
         return arch_from_mapping(arch)
     if isinstance(arch, str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...design.pycls_config import pycls_config_yaml
 from ...design.spec import AnyNetSpec
 from ..keymap import KeyLayout
 
@@ -26,40 +27,9 @@ LAYOUT = KeyLayout(
 
 
 def anynet_cfg_yaml(spec: AnyNetSpec, num_classes: int) -> str:
-    """A pycls config (YAML, as pycls stores ``cfg`` in its checkpoints) for ``spec``.
-
-    pycls' ``anynet`` model type takes per-stage lists, so this also describes widths
-    that pycls' own RegNet generator would not produce (torchvision's rounding).
-    SE ratios must agree across stages (pycls has one ``SE_R``).
-    """
-    se_ratios = set(spec.se_ratios)
-    if len(se_ratios) != 1:
-        raise ValueError(f'pycls has a single SE ratio; this spec has {sorted(se_ratios)}')
-    se_r = se_ratios.pop()
-
-    def ints(values):
-        return '[' + ', '.join(str(int(v)) for v in values) + ']'
-
-    def floats(values):
-        return '[' + ', '.join(repr(float(v)) for v in values) + ']'
-
-    return '\n'.join([
-        'MODEL:',
-        '  TYPE: anynet',
-        f'  NUM_CLASSES: {num_classes}',
-        'ANYNET:',
-        '  STEM_TYPE: simple_stem_in',
-        f'  STEM_W: {spec.stem_width}',
-        '  BLOCK_TYPE: res_bottleneck_block',
-        f'  DEPTHS: {ints(spec.depths)}',
-        f'  WIDTHS: {ints(spec.widths)}',
-        f'  STRIDES: {ints(spec.strides)}',
-        f'  BOT_MULS: {floats(1.0 / b for b in spec.bottleneck_ratios)}',
-        f'  GROUP_WS: {ints(spec.group_widths)}',
-        f'  SE_ON: {"True" if se_r > 0 else "False"}',
-        f'  SE_R: {se_r if se_r > 0 else 0.25}',
-        '',
-    ])
+    """A pycls config (YAML, as pycls stores ``cfg`` in its checkpoints) for ``spec``
+    (see :func:`regnet_plugin.design.pycls_config.pycls_config_yaml`)."""
+    return pycls_config_yaml(spec, num_classes)
 
 
 def make_checkpoint(state_dict: dict[str, Any], spec: AnyNetSpec,
