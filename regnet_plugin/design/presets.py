@@ -1,6 +1,10 @@
-"""The 24 RegNetX/RegNetY models of the paper (Figures 15/16; SPEC section 4).
+"""Preset models: the paper's 24 RegNetX/RegNetY (its Figures 15/16) and RegNetZ.
 
-Named as MMPretrain/MMDetection name theirs: ``regnetx_400mf``, ``regnetx_3.2gf``, ...
+X/Y are named as MMPretrain/MMDetection name theirs: ``regnetx_400mf``,
+``regnetx_3.2gf``, ... RegNetZ ("Fast and Accurate Model Scaling", Dollar, Singh,
+Girshick, CVPR 2021) is ClassyVision's RegNetZ-500MF and RegNetZ-4GF, as timm's
+``regnetz_005``, ``regnetz_040`` and ``regnetz_040_h`` (the last with a 1536-wide head
+conv): ``regnetz_500mf``, ``regnetz_4gf``, ``regnetz_4gf_h``.
 """
 from __future__ import annotations
 
@@ -54,7 +58,32 @@ def _build() -> dict[str, RegNetParams]:
 
 
 PRESETS: dict[str, RegNetParams] = _build()
+#: The paper's 24 (X and Y).
 PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
+
+#: RegNetZ: inverted bottleneck (b = 1/4) with a linear output, SE 0.25, SiLU.
+#: name: (depth, w0, wa, wm, group width, head conv width)
+_Z = {
+    '500mf': (21, 16, 10.7, 2.51, 4, 1024),
+    '4gf': (28, 48, 14.5, 2.226, 8, 0),
+    '4gf_h': (28, 48, 14.5, 2.226, 8, 1536),
+}
+REGNETZ_PRESETS: dict[str, RegNetParams] = {
+    f'regnetz_{size}': RegNetParams(depth=d, w0=w0, wa=wa, wm=wm, group_width=g,
+                                    bottleneck_ratio=0.25, se_ratio=SE_RATIO_Y,
+                                    block_type='res_bottleneck_linear_block',
+                                    head_width=head, activation='silu')
+    for size, (d, w0, wa, wm, g, head) in _Z.items()}
+REGNETZ_PRESET_NAMES: tuple[str, ...] = tuple(REGNETZ_PRESETS)
+#: Every preset, all families.
+ALL_PRESETS: dict[str, RegNetParams] = {**PRESETS, **REGNETZ_PRESETS}
+ALL_PRESET_NAMES: tuple[str, ...] = tuple(ALL_PRESETS)
+
+
+def preset_family(name: str) -> str:
+    """'regnetx', 'regnety' or 'regnetz' (unknown names: ValueError)."""
+    get_preset(name)
+    return _normalise(name).split('_')[0]
 
 
 def _normalise(name: str) -> str:
@@ -67,17 +96,17 @@ def _normalise(name: str) -> str:
 def get_preset(name: str) -> RegNetParams:
     """The preset's RegNet parameters; unknown names list the valid ones."""
     key = _normalise(name)
-    if key in PRESETS:
-        return PRESETS[key]
-    close = difflib.get_close_matches(key, PRESET_NAMES, n=1, cutoff=0.5)
+    if key in ALL_PRESETS:
+        return ALL_PRESETS[key]
+    close = difflib.get_close_matches(key, ALL_PRESET_NAMES, n=1, cutoff=0.5)
     hint = f" Did you mean '{close[0]}'?" if close else ''
     raise ValueError(f'unknown RegNet preset {name!r}.{hint} '
-                     f'Valid presets: {", ".join(PRESET_NAMES)}')
+                     f'Valid presets: {", ".join(ALL_PRESET_NAMES)}')
 
 
 def is_preset(name: str) -> bool:
-    """Whether ``name`` is a preset's name (TypeError if it is not a string)."""
-    return _normalise(name) in PRESETS
+    """Whether ``name`` is a preset's name, any family (TypeError if not a string)."""
+    return _normalise(name) in ALL_PRESETS
 
 
 def preset_spec(name: str, width_rounding: str = 'pycls') -> AnyNetSpec:

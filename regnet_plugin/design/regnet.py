@@ -15,7 +15,9 @@ import numpy as np
 from ..validate import (MAX_DEPTH, MAX_WIDTH, check_choice, check_int, check_int_list,
                         check_number, check_mapping, check_number_list, check_positive,
                         check_same_length)
-from .spec import STEM_WIDTH, AnyNetSpec, StageSpec
+from .spec import PART_DEFAULTS, STEM_WIDTH, AnyNetSpec, StageSpec
+
+_PART_FIELDS = ('stem_type', 'block_type', 'head_width', 'activation')
 
 QUANTUM = 8
 
@@ -136,7 +138,11 @@ class RegNetParams:
     """A point of the RegNet design space (SPEC 2).
 
     ``bottleneck_ratio`` is the paper's b (MMPretrain's ``bot_mul`` is 1/b).
-    ``se_ratio`` 0 gives RegNetX, 0.25 gives RegNetY.
+    ``se_ratio`` 0 gives RegNetX, 0.25 gives RegNetY. The part fields (``stem_type``,
+    ``block_type``, ``head_width``, ``activation``) pass to the spec; RegNetZ is
+    ``block_type='res_bottleneck_linear_block'``, b = 1/4, SiLU and a head conv
+    ("Fast and Accurate Model Scaling", Section 5). ``to_dict`` leaves them out at
+    their defaults, so records of X/Y parameters keep their form.
     """
 
     depth: int
@@ -148,6 +154,10 @@ class RegNetParams:
     se_ratio: float = 0.0
     stem_width: int = STEM_WIDTH
     width_rounding: str = 'pycls'
+    stem_type: str = PART_DEFAULTS['stem_type']
+    block_type: str = PART_DEFAULTS['block_type']
+    head_width: int = 0
+    activation: str = 'relu'
 
     def __post_init__(self) -> None:
         set_ = functools.partial(object.__setattr__, self)
@@ -194,14 +204,21 @@ class RegNetParams:
         else:
             widths, gs = adjust_block_compatibility(widths, bs, gs)
         return AnyNetSpec.from_lists(depths, widths, [2] * n, bs, gs,
-                                     [float(self.se_ratio)] * n, self.stem_width)
+                                     [float(self.se_ratio)] * n, self.stem_width,
+                                     **self.parts)
+
+    @property
+    def parts(self) -> dict[str, Any]:
+        """The part fields that differ from the RegNet X/Y defaults."""
+        return {k: getattr(self, k) for k in _PART_FIELDS
+                if getattr(self, k) != PART_DEFAULTS[k]}
 
     def to_dict(self) -> dict[str, Any]:
         return {'depth': self.depth, 'w0': self.w0, 'wa': float(self.wa),
                 'wm': float(self.wm), 'group_width': self.group_width,
                 'bottleneck_ratio': float(self.bottleneck_ratio),
                 'se_ratio': float(self.se_ratio), 'stem_width': self.stem_width,
-                'width_rounding': self.width_rounding}
+                'width_rounding': self.width_rounding, **self.parts}
 
     @classmethod
     def from_mm_arch(cls, arch: Mapping[str, Any], se_ratio: float = 0.0,
