@@ -3,13 +3,19 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test demo
+.PHONY: setup test demo lint
 
 setup:
 	bash tools/setup_env.sh
 
 test: setup
 	$(PY) -m pytest
+
+# Lint (ruff.toml: pyflakes + pycodestyle at 100 columns); ruff from the venv when
+# installed there (pip install ruff, or the setup.cfg 'lint' extra), else from PATH.
+RUFF ?= $(shell [ -x $(VENV)/bin/ruff ] && echo $(VENV)/bin/ruff || echo ruff)
+lint:
+	$(RUFF) check .
 
 # The embedded design-space study: RegNetX vs AnyNetX_A on scikit-learn's digits,
 # trained for real with MMPretrain's Runner (~5 min on 2 cores); reruns resume.

@@ -15,7 +15,7 @@ import numpy as np
 from ..validate import (MAX_DEPTH, MAX_WIDTH, check_choice, check_int, check_int_list,
                         check_number, check_mapping, check_number_list, check_positive,
                         check_same_length)
-from .spec import PART_DEFAULTS, STEM_WIDTH, AnyNetSpec, StageSpec
+from .spec import PART_DEFAULTS, STEM_WIDTH, AnyNetSpec
 
 _PART_FIELDS = ('stem_type', 'block_type', 'head_width', 'activation')
 

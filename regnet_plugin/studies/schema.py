@@ -32,11 +32,11 @@ from typing import Any, Mapping
 
 from ..analysis.options import AnalysisOptions
 from ..design.sampler import Regime
+from ..design.spaces import SPACES, DesignSpace, get_space
 
 #: regnet_plugin.launch.LAUNCHERS (the ones that also run without a GPU), repeated
 #: here because this module stays torch-free; a test keeps the two equal
 LAUNCHERS: tuple[str, ...] = ('none', 'pytorch', 'slurm')
-from ..design.spaces import SPACES, DesignSpace, get_space
 
 EXECUTORS = ('subprocess', 'local', 'slurm')
 LAUNCHES = ('spawn', 'fork')
