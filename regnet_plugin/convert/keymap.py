@@ -4,7 +4,9 @@ Every RegNet implementation stores the same tensors (stem conv/BN, per block thr
 convs with their BNs, optional SE and projection shortcut, and a final fc); they differ
 only in how they *name* them. A :class:`KeyLayout` describes one naming as data, so a
 single engine renames in both directions (source -> ours, ours -> pycls) and no format
-needs its own loop. Renaming never drops a key: keys that a layout does not know are
+needs its own loop. The names inside a block (and of the head conv) come from the part
+registries of :mod:`regnet_plugin.design.parts`, where each block type lists its key
+layout per format: a format reads every registered block type, and writes one. Renaming never drops a key: keys that a layout does not know are
 returned to the caller, which fails with their list.
 """
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
+
+from ..design.parts import BLOCKS, DEFAULT_HEAD, HEADS
 
 
 class ConversionError(ValueError):
@@ -29,8 +33,9 @@ def _preview(keys: Iterable[str], limit: int = 20) -> str:
 class TensorName(NamedTuple):
     """A tensor's format-independent identity.
 
-    ``part`` is 'stem', 'block' or 'head'; ``stage``/``block`` count from 1 (0 outside
-    blocks); ``module`` is OUR module name inside that part (``conv``/``bn`` for the stem,
+    ``part`` is 'stem', 'block', 'final' (the head conv, in the backbone) or 'head' (the
+    classifier); ``stage``/``block`` count from 1 (0 outside blocks); ``module`` is OUR
+    module name inside that part (``conv``/``bn`` for the stem and the head conv,
     ``conv1``...``se.fc1``...``downsample.bn`` for a block, ``fc`` for the head);
     ``param`` is the tensor's own name (``weight``, ``running_mean``, ...).
     """
@@ -55,9 +60,13 @@ class KeyLayout:
         first_stage: the index its first stage has (``s1``: 1, MMPretrain ``layer1``: 1).
         first_block: the index its first block has in a stage (pycls ``b1``: 1,
             torchvision ``block1-0``: 0).
-        block_modules: its module names inside a block -> ours.
+        block_modules: its module names inside a block -> ours; None (default): those of
+            every registered block type for ``registry_format`` (what reading needs);
+            :meth:`for_block` narrows to one block type (what writing needs).
         head: its classifier module names -> ours (``fc``); the first is used when
             writing this format.
+        registry_format: the format's name in the part registries' key layouts.
+        final: its head-conv module names -> ours; None: the registered head's.
         backbone_prefix: prefix of every non-head key (MMPretrain/MMDetection
             ``backbone.``); head keys are matched without it.
         input_channels: the channel order its checkpoints were trained on: ``'bgr'``
@@ -71,22 +80,45 @@ class KeyLayout:
     block_format: str
     first_stage: int
     first_block: int
-    block_modules: Mapping[str, str]
+    block_modules: Mapping[str, str] | None
     head: Mapping[str, str]
     backbone_prefix: str = ''
     input_channels: str = 'bgr'
+    registry_format: str = ''
+    final: Mapping[str, str] | None = None
+    block_type: str | None = None
     _block_re: re.Pattern = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, '_block_re', re.compile(
             rf'(?:{self.block_regex})\.(?P<rest>.+)'))
-        for label, mapping in (('stem', self.stem), ('block_modules', self.block_modules),
-                               ('head', self.head)):
-            if len(set(mapping.values())) != len(mapping) and label != 'head':
-                raise ValueError(f'{self.name}: {label} maps two names to one of ours')
+        fmt = self.registry_format or self.name
+        if self.block_modules is None:
+            union: dict[str, str] = {}
+            for block in BLOCKS.names():
+                for theirs, ours in BLOCKS.get(block).formats.get(fmt, {}).items():
+                    if union.setdefault(theirs, ours) != ours:
+                        raise ValueError(f'{self.name}: {theirs!r} means {union[theirs]!r} '
+                                         f'in one block type and {ours!r} in {block!r}')
+            object.__setattr__(self, 'block_modules', union)
+        elif len(set(self.block_modules.values())) != len(self.block_modules):
+            raise ValueError(f'{self.name}: block_modules maps two names to one of ours')
+        if self.final is None:
+            object.__setattr__(self, 'final', dict(HEADS.get(DEFAULT_HEAD).key_map(fmt)))
+        if len(set(self.stem.values())) != len(self.stem):
+            raise ValueError(f'{self.name}: stem maps two names to one of ours')
 
     def with_backbone_prefix(self, prefix: str) -> 'KeyLayout':
         return replace(self, backbone_prefix=prefix)
+
+    def for_block(self, block_type: str) -> 'KeyLayout':
+        """This format's naming of ``block_type`` only (writing needs one name per
+        tensor; e.g. pycls calls a vanilla block's first conv ``a``, a bottleneck's
+        ``f.a``)."""
+        fmt = self.registry_format or self.name
+        mapping = (BLOCKS.get(block_type).key_map(fmt) if fmt != 'ours'
+                   else {m: m for m in BLOCKS.get(block_type).modules})
+        return replace(self, block_modules=dict(mapping), block_type=block_type)
 
     # -- reading -----------------------------------------------------------
     def parse(self, key: str) -> TensorName | None:
@@ -102,6 +134,8 @@ class KeyLayout:
             module = module[len(self.backbone_prefix):]
         if module in self.stem:
             return TensorName('stem', 0, 0, self.stem[module], param)
+        if module in self.final:
+            return TensorName('final', 0, 0, self.final[module], param)
         match = self._block_re.fullmatch(module)
         if match and match['rest'] in self.block_modules:
             stage = int(match['stage']) - self.first_stage + 1
@@ -118,6 +152,8 @@ class KeyLayout:
             return f'{_inverse(self.head)[name.module]}.{name.param}'
         if name.part == 'stem':
             module = _inverse(self.stem)[name.module]
+        elif name.part == 'final':
+            module = _inverse(self.final)[name.module]
         else:
             prefix = self.block_format.format(stage=name.stage - 1 + self.first_stage,
                                               block=name.block - 1 + self.first_block)
@@ -165,15 +201,16 @@ def rename(state_dict: Mapping[str, Any], source: KeyLayout, target: KeyLayout,
     return renamed, unknown
 
 
-#: Our own naming: an MMPretrain ImageClassifier around our backbone.
+#: Our own naming: an MMPretrain ImageClassifier around our backbone. Block modules are
+#: the union of every registered block type's (the same names mean the same tensors).
 OURS = KeyLayout(
     name='ours',
     stem={'stem.conv': 'conv', 'stem.bn': 'bn'},
     block_regex=r'stage(?P<stage>\d+)\.block(?P<block>\d+)',
     block_format='stage{stage}.block{block}',
     first_stage=1, first_block=1,
-    block_modules={m: m for m in ('conv1', 'bn1', 'conv2', 'bn2', 'se.fc1', 'se.fc2',
-                                  'conv3', 'bn3', 'downsample.conv', 'downsample.bn')},
+    block_modules={m: m for name in BLOCKS.names() for m in BLOCKS.get(name).modules},
     head={'head.fc': 'fc'},
     backbone_prefix='backbone.',
+    final=dict(HEADS.get(DEFAULT_HEAD).key_map('ours')),
 )

@@ -268,12 +268,18 @@ class StemType:
 class HeadType:
     """A head: ``cost(w_in, head_width, num_classes, h, w) -> (flops, params, acts)``.
 
-    Modules with a ``head_width`` conv are part of the backbone (``head.conv``,
-    ``head.bn`` in ours); the fc is the classifier's."""
+    Its conv (when ``head_width`` > 0) belongs to the backbone: ``modules`` are its
+    names, ``formats`` map each checkpoint format's names to them ('ours' included:
+    ``final_conv.conv``/``final_conv.bn`` under the backbone); the fc is the classifier's.
+    """
 
     name: str
     cost: Callable[..., tuple]
     modules: tuple[str, ...] = ('conv', 'bn')
+    formats: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def key_map(self, fmt: str) -> Mapping[str, str]:
+        return self.formats.get(fmt, {})
 
 
 BLOCKS: Registry[BlockType] = Registry('block type')
@@ -333,7 +339,10 @@ STEMS.register(StemType('simple_stem_in', simple_stem_cost, stride=2))
 STEMS.register(StemType('res_stem_in', res_stem_in_cost, stride=4))
 STEMS.register(StemType('res_stem_cifar', res_stem_cifar_cost, stride=1))
 
-HEADS.register(HeadType('any_head', any_head_cost))
+HEADS.register(HeadType('any_head', any_head_cost, formats={
+    'ours': {'final_conv.conv': 'conv', 'final_conv.bn': 'bn'},
+    'pycls': {'head.conv': 'conv', 'head.bn': 'bn'},
+    'timm': {'final_conv.conv': 'conv', 'final_conv.bn': 'bn'}}))
 
 
 def block_type(name: str) -> BlockType:

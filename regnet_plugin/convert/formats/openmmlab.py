@@ -11,13 +11,13 @@ from __future__ import annotations
 from ..keymap import KeyLayout
 
 LAYOUT = KeyLayout(
+    registry_format='mmpretrain',
     name='mmpretrain/mmdet',
     stem={'conv1': 'conv', 'bn1': 'bn'},
     block_regex=r'layer(?P<stage>\d+)\.(?P<block>\d+)',
     block_format='layer{stage}.{block}',
     first_stage=1, first_block=0,
-    block_modules={m: m for m in ('conv1', 'bn1', 'conv2', 'bn2', 'conv3', 'bn3')}
-    | {'downsample.0': 'downsample.conv', 'downsample.1': 'downsample.bn'},
+    block_modules=None,        # every registered block type's (design/parts.py)
     head={'head.fc': 'fc', 'fc': 'fc'},
     backbone_prefix='backbone.',
 )

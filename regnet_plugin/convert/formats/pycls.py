@@ -13,15 +13,13 @@ from ...design.spec import AnyNetSpec
 from ..keymap import KeyLayout
 
 LAYOUT = KeyLayout(
+    registry_format='pycls',
     name='pycls',
     stem={'stem.conv': 'conv', 'stem.bn': 'bn'},
     block_regex=r's(?P<stage>\d+)\.b(?P<block>\d+)',
     block_format='s{stage}.b{block}',
     first_stage=1, first_block=1,
-    block_modules={'f.a': 'conv1', 'f.a_bn': 'bn1', 'f.b': 'conv2', 'f.b_bn': 'bn2',
-                   'f.se.f_ex.0': 'se.fc1', 'f.se.f_ex.2': 'se.fc2',
-                   'f.c': 'conv3', 'f.c_bn': 'bn3',
-                   'proj': 'downsample.conv', 'bn': 'downsample.bn'},
+    block_modules=None,        # every registered block type's (design/parts.py)
     head={'head.fc': 'fc'},
 )
 

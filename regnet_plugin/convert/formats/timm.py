@@ -10,17 +10,13 @@ from __future__ import annotations
 from ..keymap import KeyLayout
 
 LAYOUT = KeyLayout(
+    registry_format='timm',
     name='timm',
     stem={'stem.conv': 'conv', 'stem.bn': 'bn'},
     block_regex=r's(?P<stage>\d+)\.b(?P<block>\d+)',
     block_format='s{stage}.b{block}',
     first_stage=1, first_block=1,
-    block_modules={'conv1.conv': 'conv1', 'conv1.bn': 'bn1',
-                   'conv2.conv': 'conv2', 'conv2.bn': 'bn2',
-                   'se.fc1': 'se.fc1', 'se.fc2': 'se.fc2',
-                   'conv3.conv': 'conv3', 'conv3.bn': 'bn3',
-                   'downsample.conv': 'downsample.conv',
-                   'downsample.bn': 'downsample.bn'},
+    block_modules=None,        # every registered block type's (design/parts.py)
     head={'head.fc': 'fc'},
     input_channels='rgb',     # trained on RGB images (flipped to ours: BGR)
 )

@@ -11,15 +11,13 @@ from __future__ import annotations
 from ..keymap import KeyLayout
 
 LAYOUT = KeyLayout(
+    registry_format='torchvision',
     name='torchvision',
     stem={'stem.0': 'conv', 'stem.1': 'bn'},
     block_regex=r'trunk_output\.block(?P<stage>\d+)\.block(?P=stage)-(?P<block>\d+)',
     block_format='trunk_output.block{stage}.block{stage}-{block}',
     first_stage=1, first_block=0,
-    block_modules={'f.a.0': 'conv1', 'f.a.1': 'bn1', 'f.b.0': 'conv2', 'f.b.1': 'bn2',
-                   'f.se.fc1': 'se.fc1', 'f.se.fc2': 'se.fc2',
-                   'f.c.0': 'conv3', 'f.c.1': 'bn3',
-                   'proj.0': 'downsample.conv', 'proj.1': 'downsample.bn'},
+    block_modules=None,        # every registered block type's (design/parts.py)
     head={'fc': 'fc'},
     input_channels='rgb',     # trained on RGB images (flipped to ours: BGR)
 )
