@@ -9,6 +9,8 @@ Examples:
   python tools/convert_weights.py --src timm regnetx_004.pth ours.pth --arch regnetx_400mf
   # MMDetection detector: backbone renamed, neck and heads kept verbatim
   python tools/convert_weights.py --src mmdet mask_rcnn_regnetx.pth ours_det.pth
+  # a pycls AnyNet (ResNet-50 from its YAML: strides and stem are not in the weights)
+  python tools/convert_weights.py --src pycls r50.pyth ours.pth --arch R-50-1x64d.yaml
   # ours -> pycls (writes model_state plus an 'anynet' cfg that builds the model)
   python tools/convert_weights.py --src ours --dst pycls ours.pth pycls.pyth
 """
@@ -33,9 +35,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              '--src, e.g. --src ours --dst pycls')
     parser.add_argument('--arch', default=None,
                         help='preset to check against (e.g. regnetx_400mf, RegNetY-1.6GF) '
-                             'instead of inferring it from the shapes; '
-                             f"'{CUSTOM_ARCH}' keeps shapes that match no preset as a "
-                             'custom AnyNet')
+                             'instead of inferring it from the shapes; a pycls model '
+                             'config (.yaml: MODEL/ANYNET/REGNET sections, e.g. ResNet-50 '
+                             "as an AnyNet); '"
+                             f"{CUSTOM_ARCH}' keeps shapes that match no preset as a "
+                             'custom AnyNet. pycls checkpoints default to the config '
+                             'they carry')
     parser.add_argument('--width-rounding', default=None, choices=WIDTH_ROUNDINGS,
                         help='only consider presets with this width rounding (default: '
                              "try 'pycls', then 'torchvision', whose RegNetX-400MF etc. "

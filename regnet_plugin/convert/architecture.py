@@ -8,6 +8,7 @@ shapes are those of our backbone, built on torch's meta device.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from typing import Any, Mapping
 
 import torch
 
-from ..design.presets import PRESET_NAMES, get_preset, preset_spec
+from ..design.parts import BLOCKS
+from ..design.presets import ALL_PRESET_NAMES, get_preset, preset_family, preset_spec
+from ..design.pycls_config import is_pycls_config, spec_from_pycls_config
 from ..design.regnet import WIDTH_ROUNDINGS
 from ..design.spec import AnyNetSpec, StageSpec
 from ..models.anynet import AnyNet
@@ -66,13 +69,31 @@ def num_classes_of(state_dict: Mapping[str, Any]) -> int | None:
     return int(_shape(state_dict, key)[0]) if key in state_dict else None
 
 
+def _infer_block_type(state_dict: Mapping[str, Any]) -> str:
+    """Which registered block type the keys are: a third conv means a bottleneck, a
+    projection shortcut anywhere means a residual block with projections (the first
+    block of a stride-2 stage always needs one), none means the shortcut-less kind."""
+    keys = [k for k in state_dict if k.startswith(f'{BACKBONE}stage')]
+    bottleneck = any('.conv3.' in k for k in keys)
+    projection = any('.downsample.' in k for k in keys)
+    for name in BLOCKS.names():
+        block = BLOCKS.get(name)
+        if block.bottleneck == bottleneck and \
+                (block.shortcut == 'projection') == projection:
+            return name
+    raise ConversionError('the block tensors fit no registered block type '
+                          f'({", ".join(BLOCKS.names())})')
+
+
 def infer_spec(state_dict: Mapping[str, Any]) -> AnyNetSpec:
     """The AnyNetSpec whose tensors have these shapes.
 
-    Depths come from the block indices, widths from conv3, group widths from the 3x3
-    conv's input channels per group, b from width / bottleneck width, SE ratios from
-    the SE width over the block input width. Strides leave no trace in the weights:
-    every stage is taken to have stride 2 (true for all AnyNet/RegNet presets).
+    Depths come from the block indices, widths from the last conv, group widths from
+    the 3x3 conv's input channels per group, b from width / bottleneck width, SE ratios
+    from the SE width over the block input width; the block type from which tensors
+    exist, a 7x7 stem conv means ResNet's stem, a head conv gives the head width.
+    Strides and activations leave no trace in the weights: every stage is taken to have
+    stride 2 and ReLU (true for the RegNetX/Y presets; pass the architecture otherwise).
     """
     block_re = re.compile(rf'{re.escape(BACKBONE)}stage(\d+)\.block(\d+)\.')
     blocks: dict[int, set[int]] = {}
@@ -86,7 +107,11 @@ def infer_spec(state_dict: Mapping[str, Any]) -> AnyNetSpec:
     stage_ids = sorted(blocks)
     if stage_ids != list(range(1, len(stage_ids) + 1)):
         raise ConversionError(f'stages must be numbered 1..n without gaps, got {stage_ids}')
-    stem_width = _shape(state_dict, f'{BACKBONE}stem.conv.weight')[0]
+    stem_shape = _shape(state_dict, f'{BACKBONE}stem.conv.weight')
+    stem_width = stem_shape[0]
+    block_type = _infer_block_type(state_dict)
+    if not BLOCKS.get(block_type).bottleneck:
+        return _infer_plain_spec(state_dict, stage_ids, blocks, stem_width, block_type)
     stages = []
     w_in = stem_width
     for i in stage_ids:
@@ -110,7 +135,33 @@ def infer_spec(state_dict: Mapping[str, Any]) -> AnyNetSpec:
         except ValueError as err:
             raise ConversionError(f'stage {i} has inconsistent shapes: {err}') from None
         w_in = width
-    return AnyNetSpec(stages=tuple(stages), stem_width=stem_width)
+    return AnyNetSpec(stages=tuple(stages), stem_width=stem_width,
+                      **_network_parts(state_dict, stem_shape, block_type))
+
+
+def _network_parts(state_dict: Mapping[str, Any], stem_shape: tuple[int, ...],
+                   block_type: str) -> dict[str, Any]:
+    head = f'{BACKBONE}final_conv.conv.weight'
+    return {'stem_type': 'res_stem_in' if stem_shape[-1] == 7 else 'simple_stem_in',
+            'block_type': block_type,
+            'head_width': _shape(state_dict, head)[0] if head in state_dict else 0}
+
+
+def _infer_plain_spec(state_dict: Mapping[str, Any], stage_ids: list[int],
+                      blocks: dict[int, set[int]], stem_width: int,
+                      block_type: str) -> AnyNetSpec:
+    """Stages of blocks without bottleneck (two 3x3 convs): widths from conv2."""
+    stages = []
+    for i in stage_ids:
+        ids = sorted(blocks[i])
+        if ids != list(range(1, len(ids) + 1)):
+            raise ConversionError(
+                f'stage {i}: blocks must be numbered 1..d without gaps, got {ids}')
+        width = _shape(state_dict, f'{BACKBONE}stage{i}.block1.conv2.weight')[0]
+        stages.append(StageSpec(depth=len(ids), width=width, stride=2))
+    return AnyNetSpec(stages=tuple(stages), stem_width=stem_width,
+                      **_network_parts(state_dict, _shape(
+                          state_dict, f'{BACKBONE}stem.conv.weight'), block_type))
 
 
 def check_state_dict(state_dict: Mapping[str, Any], spec: AnyNetSpec,
@@ -159,8 +210,11 @@ class Architecture:
         """The config dict that builds our backbone with exactly these tensors."""
         if self.preset is None:
             return dict(type='AnyNet', arch=self.spec.to_dict())
-        return dict(type='RegNetY' if self.has_se else 'RegNetX', arch=self.preset,
-                    width_rounding=self.width_rounding)
+        family = {'regnetx': 'RegNetX', 'regnety': 'RegNetY', 'regnetz': 'RegNetZ'}
+        cfg = dict(type=family[preset_family(self.preset)], arch=self.preset)
+        if cfg['type'] != 'RegNetZ':
+            cfg['width_rounding'] = self.width_rounding
+        return cfg
 
     def describe(self) -> str:
         if self.preset is None:
@@ -172,11 +226,16 @@ class Architecture:
                 'spec': self.spec.to_dict(), 'backbone': self.backbone_cfg()}
 
 
+def _same_tensors(spec: AnyNetSpec, other: AnyNetSpec) -> bool:
+    """Equal but for what weights cannot show (the activation)."""
+    return dataclasses.replace(spec, activation=other.activation) == other
+
+
 def matching_presets(spec: AnyNetSpec, width_roundings: tuple[str, ...] = WIDTH_ROUNDINGS,
                      ) -> list[tuple[str, str]]:
-    """Every (preset, width rounding) whose spec equals ``spec`` ('pycls' first)."""
-    return [(name, rounding) for rounding in width_roundings for name in PRESET_NAMES
-            if preset_spec(name, rounding) == spec]
+    """Every (preset, width rounding) whose spec has ``spec``'s tensors ('pycls' first)."""
+    return [(name, rounding) for rounding in width_roundings for name in ALL_PRESET_NAMES
+            if _same_tensors(spec, preset_spec(name, rounding))]
 
 
 def _closest_preset(spec: AnyNetSpec) -> str:
@@ -188,7 +247,7 @@ def _closest_preset(spec: AnyNetSpec) -> str:
         return sum(abs(a - b) for a, b in zip(other.widths, spec.widths)) + \
             10 * sum(abs(a - b) for a, b in zip(other.depths, spec.depths)) + \
             1000 * (other.se_ratios != spec.se_ratios)
-    best = min(PRESET_NAMES, key=distance)
+    best = min(ALL_PRESET_NAMES, key=distance)
     return f'{best} {preset_spec(best, "pycls").describe()}'
 
 
@@ -205,6 +264,16 @@ def resolve_architecture(state_dict: Mapping[str, Any], arch: str | None = None,
                               f'got {width_rounding!r}')
     roundings = (width_rounding,) if width_rounding else WIDTH_ROUNDINGS
     num_classes = num_classes_of(state_dict)
+    if arch is not None and is_pycls_config(arch):
+        # a pycls model config names everything, strides and stems included
+        try:
+            spec = spec_from_pycls_config(arch).spec
+        except ValueError as err:
+            raise ConversionError(f'cannot read the pycls config: {err}') from None
+        check_state_dict(state_dict, spec, num_classes)
+        named = [(n, r) for n, r in matching_presets(spec, roundings)
+                 if preset_spec(n, r) == spec]
+        return Architecture(spec, *named[0]) if named else Architecture(spec)
     if arch is not None and arch.strip().lower() != CUSTOM_ARCH:
         try:
             get_preset(arch)
@@ -237,7 +306,7 @@ def resolve_architecture(state_dict: Mapping[str, Any], arch: str | None = None,
             f'{_closest_preset(spec)}. Pass arch={CUSTOM_ARCH!r} (--arch {CUSTOM_ARCH}) '
             f'to convert it as a custom AnyNet.')
     name, rounding = matches[0]
-    return Architecture(spec, name, rounding)
+    return Architecture(preset_spec(name, rounding), name, rounding)
 
 
 def _what_it_is(state_dict: Mapping[str, Any]) -> str:

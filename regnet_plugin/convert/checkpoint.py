@@ -22,6 +22,7 @@ from typing import Any, Mapping
 import torch
 
 from .. import __version__
+from ..design.pycls_config import is_pycls_config, spec_from_pycls_config
 from .architecture import BACKBONE, Architecture, num_classes_of, resolve_architecture
 from .formats import LAYOUTS, SOURCES, pycls
 from .keymap import OURS, ConversionError, KeyLayout, _preview, rename
@@ -165,6 +166,19 @@ def _guess_source(state_dict: Mapping[str, Any], source: str) -> str:
             f'checkpoint of any of {list(SOURCES)})')
 
 
+def _model_config(checkpoint: Any) -> str | None:
+    """The pycls model config a pycls checkpoint carries in ``cfg``, when it reads as
+    an AnyNet/RegNet (it names strides and stems, which the weights do not show)."""
+    cfg = checkpoint.get('cfg') if isinstance(checkpoint, Mapping) else None
+    if not isinstance(cfg, str) or not is_pycls_config(cfg):
+        return None
+    try:
+        spec_from_pycls_config(cfg)
+    except (ValueError, TypeError):
+        return None                     # another pycls version's keys: shapes decide
+    return cfg
+
+
 def _fill_missing_counters(state_dict: dict[str, Any]) -> list[str]:
     """Add BN ``num_batches_tracked`` where a BN has its other buffers but not it.
 
@@ -191,7 +205,8 @@ def to_pycls(conversion: Conversion) -> dict[str, Any]:
             f'pycls has classifiers only; this is a detector checkpoint with '
             f'{len(conversion.kept_verbatim)} non-backbone keys '
             f'{_preview(conversion.kept_verbatim)}')
-    state_dict, unknown = rename(conversion.state_dict, OURS, pycls.LAYOUT)
+    block_type = conversion.architecture.spec.block_type
+    state_dict, unknown = rename(conversion.state_dict, OURS, pycls.LAYOUT.for_block(block_type))
     if unknown:   # cannot happen after verification; refuse rather than drop
         raise ConversionError(f'keys without a pycls name {_preview(unknown)}')
     return pycls.make_checkpoint(state_dict, conversion.architecture.spec,
@@ -221,7 +236,10 @@ def convert_file(source: str, in_path: str | os.PathLike, out_path: str | os.Pat
                               f'{list(DESTINATIONS)}')
     if source == destination:
         raise ConversionError(f'source and destination are both {source!r}')
-    state_dict = extract_state_dict(load_checkpoint_file(in_path))
+    checkpoint = load_checkpoint_file(in_path)
+    state_dict = extract_state_dict(checkpoint)
+    if source == 'pycls' and arch is None:
+        arch = _model_config(checkpoint)
     conversion = to_ours(state_dict, source, arch, width_rounding)
     if destination == 'pycls':
         checkpoint = to_pycls(conversion)

@@ -6,8 +6,9 @@ only in how they *name* them. A :class:`KeyLayout` describes one naming as data,
 single engine renames in both directions (source -> ours, ours -> pycls) and no format
 needs its own loop. The names inside a block (and of the head conv) come from the part
 registries of :mod:`regnet_plugin.design.parts`, where each block type lists its key
-layout per format: a format reads every registered block type, and writes one. Renaming never drops a key: keys that a layout does not know are
-returned to the caller, which fails with their list.
+layout per format: a format reads every registered block type, and writes one.
+Renaming never drops a key: keys that a layout does not know are returned to the
+caller, which fails with their list.
 """
 from __future__ import annotations
 
