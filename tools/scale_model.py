@@ -3,6 +3,7 @@
 
     python tools/scale_model.py regnety_4.0gf --type d1_w8_g8_r1 --factor 4
     python tools/scale_model.py regnetx_400mf --type dw --factor 2 --json
+    python tools/scale_model.py regnety_400mf --plot docs/scaling_acts_vs_flops.png
 
 ARCH is anything ``tools/model_info.py`` accepts (preset, JSON, key=value pairs, a pycls
 YAML config). ``--type`` names the dimensions to scale with relative weights: ``d``,
@@ -61,17 +62,64 @@ def format_result(result: dict) -> str:
     return '\n'.join(lines)
 
 
+#: What ``--plot`` draws: the paper's main strategies over these flops factors.
+PLOT_STRATEGIES = ('d', 'w', 'r', 'dwr', 'd1_w8_g8_r1')
+PLOT_FACTORS = (1, 2, 4, 8, 16, 32)
+
+
+def scaling_curves(arch, strategies=PLOT_STRATEGIES, factors=PLOT_FACTORS,
+                   img_size: int = 224) -> dict[str, list[tuple[int, int]]]:
+    """(flops, acts) of ``arch`` scaled by each factor, per strategy."""
+    spec = parse_arch(arch).spec
+    return {t: [(m.complexity.flops, m.complexity.acts)
+                for m in (scale_spec(spec, t, f, img_size) for f in factors)]
+            for t in strategies}
+
+
+def plot_scaling(arch, path: str, img_size: int = 224) -> None:
+    """Acts against flops (log-log) for the main strategies ([Scaling] Figure 1's
+    point: fast compound scaling d1_w8_g8_r1 keeps acts near sqrt(flops))."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    curves = scaling_curves(arch, img_size=img_size)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for name, points in curves.items():
+        flops, acts = zip(*points)
+        label = 'fast compound (d1_w8_g8_r1)' if name == 'd1_w8_g8_r1' else name
+        ax.plot([f / 1e9 for f in flops], [a / 1e6 for a in acts], 'o-', label=label)
+    f0, a0 = curves[PLOT_STRATEGIES[0]][0]
+    ref = [f0 * k for k in PLOT_FACTORS]
+    ax.plot([f / 1e9 for f in ref], [a0 * (f / f0) ** 0.5 / 1e6 for f in ref], 'k--',
+            lw=0.8, label='acts ~ sqrt(flops)')
+    ax.set(xscale='log', yscale='log', xlabel='flops (B)', ylabel='acts (M)',
+           title=f'scaling {arch if isinstance(arch, str) else "model"} by 1-32x flops')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('arch', nargs='+', metavar='ARCH',
                         help='preset name, JSON spec/params, key=value pairs, pycls YAML')
-    parser.add_argument('--type', required=True, dest='scale_type',
+    parser.add_argument('--type', dest='scale_type',
                         help='dimensions and weights, e.g. d, dw, dwr, d1_w8_g8_r1')
-    parser.add_argument('--factor', type=float, required=True, help='flops multiplier')
+    parser.add_argument('--factor', type=float, help='flops multiplier')
+    parser.add_argument('--plot', metavar='PNG',
+                        help=f'instead: plot acts vs flops of {", ".join(PLOT_STRATEGIES)} '
+                             f'for factors {PLOT_FACTORS} (needs matplotlib)')
     parser.add_argument('--img-size', type=int, default=224)
     parser.add_argument('--num-classes', type=int, default=1000)
     parser.add_argument('--json', action='store_true', help='print a JSON object')
     args = parser.parse_args(argv)
+    if args.plot:
+        plot_scaling(args.arch, args.plot, args.img_size)
+        print(f'wrote {args.plot}')
+        return 0
+    if args.scale_type is None or args.factor is None:
+        parser.error('--type and --factor are required (or --plot)')
     try:
         result = scale_model(args.arch, args.scale_type, args.factor, args.img_size,
                              args.num_classes)
