@@ -1,6 +1,7 @@
 """RegNet: from the six parameters (d, w0, wa, wm, g, b) to an AnyNetSpec.
 
-Implements SPEC section 2 with the reference implementation's arithmetic
+Implements ``docs/design.md``, "RegNet" ([RegNet] Section 4, Equations 2-4) with the
+reference implementation's arithmetic
 (float64 numpy, round-half-to-even), so the widths are identical to pycls'.
 """
 from __future__ import annotations
@@ -22,7 +23,8 @@ _PART_FIELDS = ('stem_type', 'block_type', 'head_width', 'activation')
 QUANTUM = 8
 
 #: How per-stage widths are made compatible with the group width.
-#: 'pycls'       : SPEC 2.4, the paper's reference implementation (default).
+#: 'pycls'       : group compatibility as the paper's reference implementation (default;
+#:                 ``docs/design.md``, "RegNet", step 4).
 #: 'torchvision' : torchvision's rounding (float32 width generation and
 #:                 ``_make_divisible`` with its 90% rule), needed to load its checkpoints.
 WIDTH_ROUNDINGS = ('pycls', 'torchvision')
@@ -32,7 +34,8 @@ MM_ARCH_KEYS = ('w0', 'wa', 'wm', 'group_w', 'depth', 'bot_mul')
 
 
 def block_exponents(j, w0, wa, wm):
-    """s_j = round(log(u_j / w0) / log(wm)) with u_j = w0 + wa * j (SPEC 2 step 2).
+    """s_j = round(log(u_j / w0) / log(wm)) with u_j = w0 + wa * j
+    (``docs/design.md``, "RegNet", step 2).
 
     Float64 numpy, elementwise with broadcasting; the one place this rule is written.
     """
@@ -40,7 +43,7 @@ def block_exponents(j, w0, wa, wm):
 
 
 def quantize_widths(w0, wm, s, q: int = QUANTUM):
-    """w = round(w0 * wm^s / q) * q (SPEC 2 step 2), as floats, with broadcasting."""
+    """w = round(w0 * wm^s / q) * q (``docs/design.md``, "RegNet", step 2), as floats."""
     return np.round(np.divide(w0 * np.power(wm, s), q)) * q
 
 
@@ -89,7 +92,8 @@ def check_block_widths(widths: np.ndarray, params: str, q: int = QUANTUM) -> Non
 
 def adjust_compatibility_arrays(widths, bottleneck_ratios, group_widths
                                 ) -> tuple[np.ndarray, np.ndarray]:
-    """SPEC 2.4 elementwise on arrays (int64 results): see ``adjust_block_compatibility``."""
+    """Group compatibility (``docs/design.md``, "RegNet", step 4) elementwise on
+    arrays (int64 results): see ``adjust_block_compatibility``."""
     mul = 1.0 / np.asarray(bottleneck_ratios, dtype=float)   # pycls' bottleneck multiplier
     v = np.maximum(1, np.asarray(widths) * mul).astype(np.int64)
     g = np.minimum(group_widths, v).astype(np.int64)
@@ -100,7 +104,8 @@ def adjust_compatibility_arrays(widths, bottleneck_ratios, group_widths
 
 def adjust_block_compatibility(widths: list[int], bottleneck_ratios: list[float],
                                group_widths: list[int]) -> tuple[list[int], list[int]]:
-    """SPEC 2.4: make every bottleneck width a multiple of its group width.
+    """Group compatibility (``docs/design.md``, "RegNet", step 4): make every
+    bottleneck width a multiple of its group width.
 
     One entry per stage in each list. Returns the adjusted stage widths and group widths.
     """
@@ -135,7 +140,7 @@ def _torchvision_widths(depth: int, w0: float, wa: float, wm: float,
 
 @dataclass(frozen=True)
 class RegNetParams:
-    """A point of the RegNet design space (SPEC 2).
+    """A point of the RegNet design space (``docs/design.md``, "RegNet").
 
     ``bottleneck_ratio`` is the paper's b (MMPretrain's ``bot_mul`` is 1/b).
     ``se_ratio`` 0 gives RegNetX, 0.25 gives RegNetY. The part fields (``stem_type``,
@@ -177,7 +182,7 @@ class RegNetParams:
         self.block_widths()     # refuses widths that overflow (e.g. wa=1e300)
 
     def block_widths(self) -> list[int]:
-        """Per-block widths before group compatibility (step 2 of SPEC 2)."""
+        """Per-block widths before group compatibility (step 2 of ``docs/design.md``, "RegNet")."""
         if self.width_rounding == 'torchvision':
             return _torchvision_widths(self.depth, self.w0, self.wa, self.wm).tolist()
         return quantized_linear_widths(self.depth, self.w0, self.wa, self.wm)[0].tolist()

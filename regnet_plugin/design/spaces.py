@@ -431,7 +431,8 @@ def _stage_image(width_range: tuple[int, int], width_quantum: int,
 def regnet_stage_arrays(d: np.ndarray, w0: np.ndarray, wa: np.ndarray, wm: np.ndarray,
                         num_stages: int = NUM_STAGES, q: int = QUANTUM
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised SPEC 2 steps 1-3 for many RegNets: (stage depths, raw widths, ok).
+    """Vectorised RegNet steps 1-3 (``docs/design.md``, "RegNet") for many RegNets:
+    (stage depths, raw widths, ok).
 
     ``ok`` marks rows with exactly ``num_stages`` stages whose exponents s_j are
     0..num_stages-1 with distinct widths (pycls' sweep check num_stages == max_stage).
