@@ -15,13 +15,15 @@ Runner then skips its own initialisation) and wrap the model in
 """
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import subprocess
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 LAUNCHERS: tuple[str, ...] = ('none', 'pytorch', 'slurm')
 DEFAULT_MASTER_PORT = 29500
@@ -163,6 +165,89 @@ def prepare_config(config_path: str, work_dir: str | None = None,
                                'auto_scale_lr=dict(base_batch_size=...)')
         cfg.auto_scale_lr.enable = True
     return cfg
+
+
+class CfgOptionsAction(DictAction):
+    """mmengine's ``--cfg-options`` action, with a usage error (exit 2) for an entry that
+    is not KEY=VALUE (mmengine's own raises 'not enough values to unpack')."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for entry in values:
+            key, sep, _ = entry.partition('=')
+            if not sep or not key.strip():
+                raise argparse.ArgumentError(
+                    self, f'expected KEY=VALUE entries (e.g. train_cfg.max_epochs=10), '
+                          f'got {entry!r}')
+        super().__call__(parser, namespace, values, option_string)
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint whose tensors do not fit the model (missing/unexpected/mis-shaped)."""
+
+
+#: How many key names an error message lists of each kind.
+LISTED_KEYS = 5
+
+
+def _listed(keys: list[str]) -> str:
+    more = f' and {len(keys) - LISTED_KEYS} more' if len(keys) > LISTED_KEYS else ''
+    return ', '.join(keys[:LISTED_KEYS]) + more
+
+
+def checkpoint_state_dict(checkpoint: Any) -> dict[str, Any]:
+    """The tensors mmengine's ``load_checkpoint`` would load: ``checkpoint['state_dict']``
+    (or the whole dict), ``module.`` prefixes removed (its default ``revise_keys``)."""
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointMismatch(f'a checkpoint must be a dict of tensors, got '
+                                 f'{type(checkpoint).__name__}')
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, Mapping):
+        raise CheckpointMismatch(f"the checkpoint's state_dict is a "
+                                 f'{type(state_dict).__name__}, not a dict of tensors')
+    return {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
+
+
+def read_checkpoint(checkpoint_path: str) -> dict[str, Any] | None:
+    """The state dict mmengine would load from ``checkpoint_path`` (None for a URL,
+    left to mmengine). A path that is not a readable checkpoint (missing, a directory,
+    empty, a text file, truncated) raises a one-line ValueError saying which."""
+    if '://' in str(checkpoint_path):
+        return None
+    from .convert.checkpoint import load_checkpoint_file   # one-line read errors
+    return checkpoint_state_dict(load_checkpoint_file(checkpoint_path))
+
+
+def check_checkpoint_fits(model: torch.nn.Module, state_dict: Mapping[str, Any] | None,
+                          checkpoint_path: str, allow_partial: bool = False) -> list[str]:
+    """Refuse a checkpoint (``read_checkpoint``) that does not fit ``model`` before the
+    Runner loads it.
+
+    mmengine loads ``load_from`` non-strictly and only logs what did not fit, so a
+    checkpoint of another architecture (a ResNet-18, another RegNet size) used to be
+    evaluated at chance level with exit status 0. Missing keys, unexpected keys and
+    shape mismatches raise :class:`CheckpointMismatch` naming the first few of each;
+    with ``allow_partial`` they are returned (one line each) for the caller to report.
+    """
+    if state_dict is None:
+        return []
+    model = getattr(model, 'module', model)      # DDP and other wrappers
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    mis_shaped = [f'{k} {tuple(state_dict[k].shape)} vs model {tuple(v.shape)}'
+                  for k, v in expected.items()
+                  if k in state_dict and hasattr(state_dict[k], 'shape')
+                  and tuple(state_dict[k].shape) != tuple(v.shape)]
+    problems = [f'{len(keys)} {kind}: {_listed(keys)}' for kind, keys in (
+        ('missing keys', missing), ('unexpected keys', unexpected),
+        ('mis-shaped tensors', mis_shaped)) if keys]
+    if problems and not allow_partial:
+        raise CheckpointMismatch(
+            f'checkpoint {checkpoint_path!r} does not fit the model '
+            f'({type(model).__name__}, {len(expected)} tensors): ' + '; '.join(problems) +
+            '. It is probably of another architecture; pass --allow-partial to load '
+            'what fits on purpose')
+    return problems
 
 
 def build_runner(cfg: Config):

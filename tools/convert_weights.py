@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from regnet_plugin.convert import (CUSTOM_ARCH, DESTINATIONS, SOURCES, ConversionError,
-                                   convert_file)
+from regnet_plugin.cli_errors import add_debug_flag, cli_main
+from regnet_plugin.convert import CUSTOM_ARCH, DESTINATIONS, SOURCES, convert_file
 from regnet_plugin.design.regnet import WIDTH_ROUNDINGS
 
 
@@ -46,18 +46,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "try 'pycls', then 'torchvision', whose RegNetX-400MF etc. "
                              'have other widths)')
     parser.add_argument('input', metavar='IN', help='checkpoint to read')
-    parser.add_argument('output', metavar='OUT', help='checkpoint to write')
+    parser.add_argument('output', metavar='OUT',
+                        help='checkpoint to write (written whole or not at all; never IN)')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
+    """Bad input (ConversionError and the like) exits 2 with one line on stderr."""
     args = parse_args(argv)
-    try:
-        conversion = convert_file(args.src, args.input, args.output, args.dst,
-                                  args.arch, args.width_rounding)
-    except ConversionError as err:
-        print(f'convert_weights: error: {err}', file=sys.stderr)
-        return 2
+    conversion = convert_file(args.src, args.input, args.output, args.dst,
+                              args.arch, args.width_rounding)
     print(conversion.summary())
     print(f'backbone config: {conversion.architecture.backbone_cfg()}')
     print(f'wrote {args.dst} checkpoint {args.output}')

@@ -20,6 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from regnet_plugin.cli_errors import add_debug_flag, cli_main  # noqa: E402
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -49,10 +51,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--no-wait', action='store_true',
                         help='slurm: submit the job array and return')
     parser.add_argument('--no-progress', action='store_true')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
+@cli_main
 def main(argv=None) -> int:
+    """Bad input exits 2 with one line on stderr (``--debug``: the traceback)."""
     args = parse_args(argv)
     os.environ.setdefault('MPLBACKEND', 'Agg')
     from regnet_plugin.studies.cli import run_command

@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..validate import check_int, check_number
 from .options import DEFAULT_FRACTION, DEFAULT_REPS
 
 
@@ -61,10 +62,8 @@ def bootstrap_best_values(values: Sequence[float], errors: Sequence[float],
                          'none has this parameter')
     if not (np.all(np.isfinite(v)) and np.all(np.isfinite(e))):
         raise ValueError('values and errors must be finite (drop failed models first)')
-    if isinstance(reps, bool) or int(reps) != reps or reps < 1:
-        raise ValueError(f'reps must be an integer >= 1, got {reps!r}')
-    if not 0 < fraction <= 1:
-        raise ValueError(f'fraction must be in (0, 1], got {fraction!r}')
+    reps = check_int('reps', reps, 1)
+    fraction = check_number('fraction', fraction, 0, 1, min_inclusive=False)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     subsample = subsample_size(v.size, fraction)
     best = np.empty(int(reps))

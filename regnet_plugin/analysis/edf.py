@@ -32,6 +32,8 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats
 
+from ..validate import check_int
+
 
 def _as_errors(errors: Sequence[float], name: str = 'errors') -> np.ndarray:
     array = np.asarray(errors, dtype=float).ravel()
@@ -88,8 +90,7 @@ def normalized_weights(complexities: Sequence[float], num_bins: int = 10,
         raise ValueError('complexities is empty')
     if not np.all(np.isfinite(c)):
         raise ValueError('complexities contains NaN or infinite values')
-    if isinstance(num_bins, bool) or int(num_bins) != num_bins or num_bins < 1:
-        raise ValueError(f'num_bins must be an integer >= 1, got {num_bins!r}')
+    num_bins = check_int('num_bins', num_bins, 1)
     lo, hi = value_range if value_range is not None else (c.min(), c.max())
     if hi < lo:
         raise ValueError(f'value_range must be (low, high) with low <= high, '

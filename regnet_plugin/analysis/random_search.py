@@ -28,6 +28,8 @@ from typing import Sequence
 import numpy as np
 from scipy.special import gammaln
 
+from ..validate import check_int
+
 
 def _log_comb(n: np.ndarray, k: int) -> np.ndarray:
     """log C(n, k), -inf where n < k."""
@@ -42,8 +44,7 @@ def min_rank_probabilities(n: int, m: int, replace: bool = False) -> np.ndarray:
     """``p[i-1] = P(the min of m draws is the i-th smallest of n)``, i = 1..n."""
     if n < 1:
         raise ValueError('random-search efficiency needs at least one finished model')
-    if isinstance(m, bool) or int(m) != m or m < 1:
-        raise ValueError(f'm must be an integer >= 1, got {m!r}')
+    m = check_int('m', m, 1)
     if not replace and m > n:
         raise ValueError(f'cannot draw m={m} distinct models from a population of {n}; '
                          f'use replace=True or m <= n')

@@ -87,9 +87,16 @@ def evaluate_checkpoint(entry: ModelEntry, checkpoint: str | Path, data_root: st
     from mmengine.config import Config
     from mmengine.runner import Runner
 
+    from ..launch import check_checkpoint_fits, read_checkpoint
+
     cfg = Config(evaluation_config(entry, checkpoint, data_root, work_dir, batch_size,
                                    num_workers))
-    metrics = Runner.from_cfg(cfg).test()
+    state_dict = read_checkpoint(str(checkpoint))
+    runner = Runner.from_cfg(cfg)
+    # mmengine loads non-strictly: a checkpoint of another model would score at chance
+    check_checkpoint_fits(runner.model, state_dict, str(checkpoint))
+    del state_dict
+    metrics = runner.test()
     if TOP1_KEY not in metrics:
         raise RuntimeError(f'Runner.test() returned no {TOP1_KEY}: {sorted(metrics)}')
     return ErrorResult(100.0 - float(metrics[TOP1_KEY]), f'Runner.test() of {checkpoint}')

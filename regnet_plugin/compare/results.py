@@ -14,12 +14,13 @@ matching ignores case, spaces, '-' and '_'):
 """
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 TOP1_KEY = 'accuracy/top1'
 _LOG_TOP1 = re.compile(r'accuracy/top1:\s*([0-9]+(?:\.[0-9]+)?)')
@@ -95,9 +96,30 @@ def top1_error_from_runner_output(path: str | Path) -> ErrorResult:
                      f'MMEngine Runner.test() run: its work dir, <timestamp>.json or .log)')
 
 
-def load_results(path: str | Path) -> dict[str, ErrorResult]:
-    """Errors from a JSON mapping name -> error (number) or -> Runner output path."""
+def check_model_name(name: str, known: Iterable[str], where: str) -> str:
+    """``name`` normalised, if it is one of ``known`` (table names); else ValueError
+    naming it, where it came from, the closest known name and the accepted ones."""
+    known = list(known)
+    by_key = {normalise_name(k): k for k in known}
+    key = normalise_name(name)
+    if key not in by_key:
+        close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.6)
+        hint = f" (did you mean '{by_key[close[0]]}'?)" if close else ''
+        raise ValueError(f'{where}: unknown model {name!r}{hint}; the tables have: '
+                         f'{", ".join(known)}')
+    return key
+
+
+def load_results(path: str | Path, known_models: Iterable[str] | None = None
+                 ) -> dict[str, ErrorResult]:
+    """Errors from a JSON mapping name -> error (number) or -> Runner output path.
+
+    With ``known_models`` (the tables' row names), a name that is none of them is a
+    ValueError instead of a result that silently matches no row.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f'{path} is a directory; --results takes a JSON file')
     try:
         mapping = json.loads(path.read_text(encoding='utf-8'))
     except json.JSONDecodeError as exc:
@@ -107,6 +129,8 @@ def load_results(path: str | Path) -> dict[str, ErrorResult]:
                          f'error, got {type(mapping).__name__}')
     results: dict[str, ErrorResult] = {}
     for name, value in mapping.items():
+        if known_models is not None:
+            check_model_name(name, known_models, str(path))
         if isinstance(value, str):
             target = Path(value)
             if not target.is_absolute():

@@ -44,13 +44,30 @@ class Timing:
 
 
 def pick_device(requested: str | None = None) -> str:
-    """'cuda' when a GPU is visible (or asked for), else 'cpu'."""
+    """'cuda' when a GPU is visible, else 'cpu'; or ``requested`` once checked.
+
+    A device torch does not know ('foo'), CUDA where there is none, or a GPU index
+    beyond the visible ones is a ValueError naming the value, before any work is done.
+    """
     import torch
-    if requested:
-        if requested.startswith('cuda') and not torch.cuda.is_available():
-            raise RuntimeError(f'device {requested!r} asked for, but CUDA is not available')
-        return requested
-    return 'cuda' if torch.cuda.is_available() else 'cpu'
+    if not requested:
+        return 'cuda' if torch.cuda.is_available() else 'cpu'
+    try:
+        device = torch.device(requested)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {requested!r}"
+                         ) from None
+    if device.type not in ('cpu', 'cuda'):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {requested!r}")
+    if device.type == 'cuda':
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f'device {requested!r} asked for, but CUDA is not available '
+                             f"here; use --device cpu")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f'device {requested!r}: there are {count} CUDA devices '
+                             f'(cuda:0..cuda:{count - 1})')
+    return requested
 
 
 def cpu_name() -> str:
@@ -67,9 +84,10 @@ def cpu_name() -> str:
 
 def timing_setup(device: str, batch_size: int, warmup: int, repeats: int) -> TimingSetup:
     import torch
-    if batch_size < 1 or repeats < 1 or warmup < 0:
-        raise ValueError('batch_size and repeats must be >= 1 and warmup >= 0, got '
-                         f'{batch_size}, {repeats}, {warmup}')
+    from ..validate import check_int
+    check_int('batch_size', batch_size, 1)
+    check_int('repeats', repeats, 1)
+    check_int('warmup', warmup, 0)
     if device.startswith('cuda'):
         name = torch.cuda.get_device_name(torch.device(device))
     else:

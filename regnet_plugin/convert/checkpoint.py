@@ -22,6 +22,7 @@ from typing import Any, Mapping
 import torch
 
 from .. import __version__
+from ..atomic_io import atomic_write
 from ..design.pycls_config import is_pycls_config, spec_from_pycls_config
 from .architecture import BACKBONE, Architecture, num_classes_of, resolve_architecture
 from .formats import LAYOUTS, SOURCES, pycls
@@ -97,10 +98,47 @@ def extract_state_dict(checkpoint: Any) -> dict[str, torch.Tensor]:
 
 
 def load_checkpoint_file(path: str | os.PathLike) -> Any:
-    """``torch.load`` on the CPU, weights only (safe for checkpoints of unknown origin)."""
-    if not os.path.isfile(path):
-        raise ConversionError(f'no checkpoint file at {os.fspath(path)!r}')
-    return torch.load(path, map_location='cpu', weights_only=True)
+    """``torch.load`` on the CPU, weights only (safe for checkpoints of unknown origin).
+
+    A path that is not a readable checkpoint (missing, a directory, empty, a text
+    file, truncated or otherwise corrupt) raises :class:`ConversionError` with one line
+    saying which, instead of torch's EOFError/KeyError/UnpicklingError tracebacks.
+    """
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise ConversionError(f'{name!r} is a directory, not a checkpoint file')
+    if not os.path.isfile(name):
+        raise ConversionError(f'no checkpoint file at {name!r}')
+    size = os.path.getsize(name)
+    if size == 0:
+        raise ConversionError(f'{name!r} is empty (0 bytes), not a checkpoint')
+    with open(name, 'rb') as f:
+        head = f.read(512)
+    try:
+        return torch.load(name, map_location='cpu', weights_only=True)
+    except Exception as err:   # torch raises many types here; all mean "cannot read"
+        raise ConversionError(f'cannot read {name!r} ({size} bytes) as a PyTorch '
+                              f'checkpoint: {_describe_unreadable(head, err)}') from err
+
+
+def _describe_unreadable(head: bytes, err: Exception) -> str:
+    """Why torch.load failed, in words: text, a truncated/corrupt file, a refused pickle."""
+    if b'\0' not in head:
+        try:
+            head.decode('utf-8')
+            return f'it is a text file (starts with {head[:40].decode("utf-8")!r})'
+        except UnicodeDecodeError:
+            pass
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if 'Weights only load failed' in str(err) or 'Unsupported global' in str(err):
+        globals_ = [line.strip() for line in str(err).splitlines()
+                    if 'Unsupported global' in line]
+        return ('it holds Python objects that a weights-only load refuses'
+                + (f' ({globals_[0]})' if globals_ else ''))
+    if isinstance(err, (EOFError, KeyError)) or 'zip archive' in text \
+            or 'central directory' in text or 'truncated' in text.lower():
+        return f'the file is truncated or corrupt ({type(err).__name__}: {text})'
+    return f'{type(err).__name__}: {text}'
 
 
 def _source_layout(source: str, state_dict: Mapping[str, Any]) -> KeyLayout:
@@ -236,6 +274,7 @@ def convert_file(source: str, in_path: str | os.PathLike, out_path: str | os.Pat
                               f'{list(DESTINATIONS)}')
     if source == destination:
         raise ConversionError(f'source and destination are both {source!r}')
+    _check_distinct_files(in_path, out_path)
     checkpoint = load_checkpoint_file(in_path)
     state_dict = extract_state_dict(checkpoint)
     if source == 'pycls' and arch is None:
@@ -245,7 +284,22 @@ def convert_file(source: str, in_path: str | os.PathLike, out_path: str | os.Pat
         checkpoint = to_pycls(conversion)
     else:
         checkpoint = ours_checkpoint(conversion, os.fspath(in_path))
-    out_dir = os.path.dirname(os.path.abspath(out_path))
-    os.makedirs(out_dir, exist_ok=True)
-    torch.save(checkpoint, out_path)
+    # A failure while writing (disk full, Ctrl-C) must not leave a corrupt file where a
+    # good one was: write a temporary file next to it, fsync, rename.
+    atomic_write(out_path, lambda f: torch.save(checkpoint, f))
     return conversion
+
+
+def _check_distinct_files(in_path: str | os.PathLike, out_path: str | os.PathLike) -> None:
+    """Refuse OUT == IN (also through a symlink or another spelling of the path), and an
+    OUT that is a directory, before anything is read or written."""
+    out_name = os.fspath(out_path)
+    if os.path.isdir(out_name):
+        raise ConversionError(f'the output {out_name!r} is a directory; give a file name')
+    same = os.path.realpath(in_path) == os.path.realpath(out_path)
+    if not same and os.path.exists(out_path) and os.path.exists(in_path):
+        same = os.path.samefile(in_path, out_path)    # hard links
+    if same:
+        raise ConversionError(f'the output {out_name!r} is the input file '
+                              f'{os.fspath(in_path)!r}; write the conversion to another '
+                              f'file (the source would be overwritten)')
