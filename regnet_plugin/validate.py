@@ -62,7 +62,8 @@ def check_int(name: str, value: Any, minimum: int | None = None,
                         f'({type(value).__name__})') from None
     if (minimum is not None and number < minimum) or (
             maximum is not None and number > maximum):
-        raise ValueError(f'{name} must be {accepted}, got {number}')
+        shown = number if abs(number) < 10 ** 16 else f'{number:.3g}'   # not 300 digits
+        raise ValueError(f'{name} must be {accepted}, got {shown}')
     return int(number)
 
 

@@ -238,6 +238,28 @@ def test_model_info_bad_input(args, match):
     assert_one_line_error(result.stderr, match)
 
 
+SCALE_MODEL_CASES = [
+    (['regnetx_200mf', '--type', 'd', '--factor', '0'], r'scale factor must be .*> 0, got 0'),
+    (['regnetx_200mf', '--type', 'd', '--factor', 'nan'], r'got nan'),
+    (['regnetx_200mf', '--type', 'q', '--factor', '2'], r"scale type 'q'"),
+    (['regnetx_200mf', '--type', 'd', '--factor', '1e300'],
+     r'depth must be an integer in \[1, 10000\], got 1e\+300'),
+    (['regnetx_200mf', '--type', 'd', '--factor', '2', '--img-size', '0'],
+     r'img_size must be an integer in \[1, 32768\], got 0'),
+    (['regnetx_200mf', '--plot', '/nonexistent/dir/x.png'],
+     r'No such file or directory: /nonexistent/dir/x.png'),
+]
+
+
+@pytest.mark.parametrize('args, match', SCALE_MODEL_CASES,
+                         ids=[' '.join(a[1:])[:40] for a, _ in SCALE_MODEL_CASES])
+def test_scale_model_bad_input(args, match):
+    result = subprocess.run([sys.executable, str(TOOLS / 'scale_model.py'), *args],
+                            capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert_one_line_error(result.stderr, match)
+
+
 def test_model_info_debug_shows_the_traceback():
     result = _model_info('{"stages": 5}', '--debug')
     assert result.returncode != 0

@@ -28,6 +28,7 @@ if __name__ == '__main__' and 'regnet_plugin' not in sys.modules:
     _pkg.__path__ = [os.path.join(REPO, 'regnet_plugin')]
     sys.modules['regnet_plugin'] = _pkg
 
+from regnet_plugin.cli_errors import add_debug_flag, cli_main  # noqa: E402
 from regnet_plugin.design.arch import parse_arch  # noqa: E402
 from regnet_plugin.design.complexity import complexity  # noqa: E402
 from regnet_plugin.design.scaling import scale_spec  # noqa: E402
@@ -100,6 +101,7 @@ def plot_scaling(arch, path: str, img_size: int = 224) -> None:
     plt.close(fig)
 
 
+@cli_main
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('arch', nargs='+', metavar='ARCH',
@@ -113,6 +115,7 @@ def main(argv=None) -> int:
     parser.add_argument('--img-size', type=int, default=224)
     parser.add_argument('--num-classes', type=int, default=1000)
     parser.add_argument('--json', action='store_true', help='print a JSON object')
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     if args.plot:
         plot_scaling(args.arch, args.plot, args.img_size)
@@ -120,12 +123,8 @@ def main(argv=None) -> int:
         return 0
     if args.scale_type is None or args.factor is None:
         parser.error('--type and --factor are required (or --plot)')
-    try:
-        result = scale_model(args.arch, args.scale_type, args.factor, args.img_size,
-                             args.num_classes)
-    except ValueError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+    result = scale_model(args.arch, args.scale_type, args.factor, args.img_size,
+                         args.num_classes)
     print(json.dumps(result, indent=2) if args.json else format_result(result))
     return 0
 
