@@ -52,7 +52,8 @@ def test_mm_arch_dict_keys():
 def test_arch_of_wrong_type():
     with pytest.raises(ValueError, match=r'RegNetX arch must be a preset name.*got int: 3'):
         RegNetX(3)
-    with pytest.raises(ValueError, match=r'cannot read architecture \[1, 2, 3\]: give a preset name'):
+    with pytest.raises(ValueError,
+                       match=r'cannot read architecture \[1, 2, 3\]: give a preset name'):
         AnyNet([1, 2, 3])
 
 
