@@ -93,11 +93,12 @@ def test_train_and_val_share_no_image_after_a_resample_with_another_split(tmp_pa
                           force=True, log=quiet)
     cfg = config_of(work, second.keys()[0])
     root = Path(cfg.train_dataloader.dataset.data_root)
-    assert Path(cfg.val_dataloader.dataset.data_root) == root != old_root
+    assert Path(cfg.val_dataloader.dataset.data_root) == root
     train = {p.name for p in (root / 'train').rglob('*.png')}
     val = {p.name for p in (root / 'val').rglob('*.png')}
     assert not train & val
     assert len(train) + len(val) == 1797 and len(val) == round(0.3 * 1797)
+    assert root != old_root
     # the first split is still there, as it was (its model was trained on it)
     old_val = {p.name for p in (old_root / 'val').rglob('*.png')}
     assert len(old_val) == round(0.2 * 1797) and old_val != val
