@@ -148,3 +148,16 @@ def test_digits_tree_is_never_written_over_with_another_split(tmp_path):
     (tmp_path / 'train' / 'stray.png').write_bytes(b'')
     with pytest.raises(ValueError, match='already holds files'):
         write_digits_tree(tmp_path, val_fraction=0.3, seed=1)
+
+
+def test_model_config_text_reads_back_as_the_same_config(tmp_path):
+    from regnet_plugin.studies.study import python_text
+    config = dict(model=dict(type='ImageClassifier', backbone=dict(arch=dict(
+        stages=[dict(depth=1, width=48, stride=2)])), topk=(1,)),
+        optim_wrapper=dict(optimizer=dict(lr=0.05, weight_decay=5e-5, nesterov=True)),
+        load_from=None, data_root='/a/b', custom_imports=dict(imports=['regnet_plugin']))
+    path = tmp_path / 'm.py'
+    path.write_text(python_text(config))
+    assert Config.fromfile(str(path)).to_dict() == config
+    # a value without a Python literal (inf) falls back to mmengine's own formatting
+    assert python_text(dict(a=float('inf'))) == Config(dict(a=float('inf'))).pretty_text
