@@ -5,7 +5,8 @@ error distributions (``regnet_plugin.analysis``).
 
 Layout of a study directory: ``layout.py``; the study config schema: ``schema.py``;
 population and manifest: ``manifest.py``; claims and results: ``claims.py``,
-``results.py``; data preparation kinds (a registry): ``preparation.py``; the worker loop: ``worker.py``; trainers: ``trainers.py``;
+``results.py``; data preparation kinds (a registry): ``preparation.py``; the worker
+loop: ``worker.py``; trainers: ``trainers.py``;
 executors: ``executors.py``; sample/analyze: ``study.py``; the toolbox glue:
 ``dataset.py`` (DesignSpaceDataset) and ``hooks.py`` (EDFHook).
 

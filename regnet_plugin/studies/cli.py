@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..cli_errors import BadInput
 from .claims import StudyBusy
 from .executors import TrainSummary, train_study
 from .layout import StudyDir
@@ -75,7 +76,10 @@ def report_training(summary: TrainSummary, resume: str) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run one subcommand; bad input ends with a one-line message and exit code 2."""
+    """Run one subcommand. Bad input raises (ValueError, OSError, ``BadInput`` for a
+    work dir of another config or one being trained): the tool's ``cli_main`` makes
+    it one ``error:`` line and exit status 2. Returns 1 when models are left
+    unfinished (a worker died), after a summary saying how to resume."""
     work_dir = Path(args.work_dir) if args.work_dir else default_work_dir(args.config)
     study_dir = StudyDir(work_dir)
     show = not args.no_progress
@@ -115,9 +119,8 @@ def run_command(args: argparse.Namespace) -> int:
             _log(f'report: {result.report_path}')
             _log(f'plots:  {sorted(str(p) for k, p in result.files.items() if p.suffix == ".png")}')
             _log(f'data:   {result.files["summary"]}, {result.files["csv"]}')
-    except (ConfigMismatch, StudyBusy, ValueError, FileNotFoundError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
+    except (ConfigMismatch, StudyBusy) as exc:
+        raise BadInput(str(exc)) from exc
     _log(f'{args.command} finished in {time.time() - start:.1f} s')
     return 0
 

@@ -1,5 +1,6 @@
-"""Bad input to tools/sample_space.py: a one-line `error: ...` naming the bad value,
-exit status 2, no traceback, and nothing written that should not be."""
+"""Bad input to tools/sample_space.py: one line `sample_space.py: error: ...` naming the
+bad value, exit status 2 (regnet_plugin.cli_errors), no traceback, and nothing written
+that should not be; --debug shows the traceback."""
 import importlib.util
 import json
 import os
@@ -43,10 +44,12 @@ def study(sampled, tmp_path):
 
 
 def fails_clearly(tool, capsys, argv, *needles):
-    code = tool.main([str(a) for a in argv] + ['--no-progress'])
+    with pytest.raises(SystemExit) as exit_:
+        tool.main([str(a) for a in argv] + ['--no-progress'])
     out, err = capsys.readouterr()
-    assert code == 2, out + err
-    errors = [line for line in err.splitlines() if line.startswith('error: ')]
+    assert exit_.value.code == 2, out + err
+    errors = [line for line in err.splitlines()
+              if line.startswith('sample_space.py: error: ')]
     assert len(errors) == 1 and 'Traceback' not in out + err, err
     for needle in needles:
         assert needle in errors[0], err
@@ -133,3 +136,11 @@ def test_resample_while_workers_train_is_refused(tool, study, capsys):
     fails_clearly(tool, capsys, [other, 'sample', '--work-dir', work, '--force'],
                   'being trained now', key, f'pid {me}')
     assert (work / 'manifest.json').read_bytes() == before
+
+
+def test_debug_shows_the_traceback(tool, tmp_path):
+    config = tmp_path / 'broken.py'
+    config.write_text('study = dict(num_models=undefined_name)\n')
+    with pytest.raises(ValueError, match='NameError') as raised:
+        tool.main([str(config), 'sample', '--work-dir', str(tmp_path / 's'), '--debug'])
+    assert isinstance(raised.value.__cause__, NameError)
