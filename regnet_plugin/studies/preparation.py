@@ -35,46 +35,16 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
+
+from ..design.parts import Registry
 
 MARKER = '.prepared.json'
 
 
-class Registry:
-    """Name -> object, with errors that list the valid names."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self._items: dict[str, Any] = {}
-
-    def register(self, item: Any, name: str | None = None, force: bool = False) -> Any:
-        """Add ``item`` under ``name`` (default ``item.name``); returns ``item``."""
-        key = name if name is not None else getattr(item, 'name')
-        if not isinstance(key, str) or not key:
-            raise TypeError(f'a {self.kind} needs a non-empty str name, got {key!r}')
-        if key in self._items and self._items[key] is not item and not force:
-            raise KeyError(f'{self.kind} {key!r} is already registered '
-                           f'(pass force=True to replace it)')
-        self._items[key] = item
-        return item
-
-    def get(self, name: str) -> Any:
-        if isinstance(name, str) and name in self._items:
-            return self._items[name]
-        raise ValueError(f'unknown {self.kind} {name!r}; registered: '
-                         f'{", ".join(self._items) or "none"}')
-
-    def names(self) -> tuple[str, ...]:
-        return tuple(self._items)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._items
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-
-DATA_PREPARATIONS = Registry('data preparation type')
+#: name -> prepare(root, **params); the same small public registry as the design
+#: parts and spaces (``design.parts.Registry``)
+DATA_PREPARATIONS: Registry[Callable[..., Any]] = Registry('data preparation type')
 
 
 def prepare_digits(root: Path, size: int = 32, val_fraction: float = 0.2,
