@@ -339,10 +339,14 @@ STEMS.register(StemType('simple_stem_in', simple_stem_cost, stride=2))
 STEMS.register(StemType('res_stem_in', res_stem_in_cost, stride=4))
 STEMS.register(StemType('res_stem_cifar', res_stem_cifar_cost, stride=1))
 
-HEADS.register(HeadType('any_head', any_head_cost, formats={
-    'ours': {'final_conv.conv': 'conv', 'final_conv.bn': 'bn'},
-    'pycls': {'head.conv': 'conv', 'head.bn': 'bn'},
-    'timm': {'final_conv.conv': 'conv', 'final_conv.bn': 'bn'}}))
+_HEAD_FORMATS = {'ours': {'final_conv.conv': 'conv', 'final_conv.bn': 'bn'},
+                 'pycls': {'head.conv': 'conv', 'head.bn': 'bn'},
+                 'timm': {'final_conv.conv': 'conv', 'final_conv.bn': 'bn'}}
+#: pycls' AnyHead: [1x1 conv, BN, act when head_width > 0], pool, fc.
+HEADS.register(HeadType('any_head', any_head_cost, formats=_HEAD_FORMATS))
+#: timm's RegNet head for linear-output blocks (its RegNetZ-4GF): the same, but without
+#: a head conv the last stage still goes through the activation (free: same cost).
+HEADS.register(HeadType('final_act_head', any_head_cost, formats=_HEAD_FORMATS))
 
 
 def block_type(name: str) -> BlockType:

@@ -62,18 +62,20 @@ PRESETS: dict[str, RegNetParams] = _build()
 PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
 
 #: RegNetZ: inverted bottleneck (b = 1/4) with a linear output, SE 0.25, SiLU.
-#: name: (depth, w0, wa, wm, group width, head conv width)
+#: name: (depth, w0, wa, wm, group width, head conv width, head type); without a head
+#: conv, timm's RegNetZ-4GF puts the activation after the last (linear-output) stage.
 _Z = {
-    '500mf': (21, 16, 10.7, 2.51, 4, 1024),
-    '4gf': (28, 48, 14.5, 2.226, 8, 0),
-    '4gf_h': (28, 48, 14.5, 2.226, 8, 1536),
+    '500mf': (21, 16, 10.7, 2.51, 4, 1024, 'any_head'),
+    '4gf': (28, 48, 14.5, 2.226, 8, 0, 'final_act_head'),
+    '4gf_h': (28, 48, 14.5, 2.226, 8, 1536, 'any_head'),
 }
 REGNETZ_PRESETS: dict[str, RegNetParams] = {
     f'regnetz_{size}': RegNetParams(depth=d, w0=w0, wa=wa, wm=wm, group_width=g,
                                     bottleneck_ratio=0.25, se_ratio=SE_RATIO_Y,
                                     block_type='res_bottleneck_linear_block',
-                                    head_width=head, activation='silu')
-    for size, (d, w0, wa, wm, g, head) in _Z.items()}
+                                    head_type=head_type, head_width=head,
+                                    activation='silu')
+    for size, (d, w0, wa, wm, g, head, head_type) in _Z.items()}
 REGNETZ_PRESET_NAMES: tuple[str, ...] = tuple(REGNETZ_PRESETS)
 #: Every preset, all families.
 ALL_PRESETS: dict[str, RegNetParams] = {**PRESETS, **REGNETZ_PRESETS}

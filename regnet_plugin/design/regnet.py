@@ -18,7 +18,7 @@ from ..validate import (MAX_DEPTH, MAX_WIDTH, check_choice, check_int, check_int
                         check_same_length)
 from .spec import PART_DEFAULTS, STEM_WIDTH, AnyNetSpec
 
-_PART_FIELDS = ('stem_type', 'block_type', 'head_width', 'activation')
+_PART_FIELDS = ('stem_type', 'block_type', 'head_type', 'head_width', 'activation')
 
 QUANTUM = 8
 
@@ -161,6 +161,7 @@ class RegNetParams:
     width_rounding: str = 'pycls'
     stem_type: str = PART_DEFAULTS['stem_type']
     block_type: str = PART_DEFAULTS['block_type']
+    head_type: str = PART_DEFAULTS['head_type']
     head_width: int = 0
     activation: str = 'relu'
 

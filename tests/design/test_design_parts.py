@@ -155,7 +155,7 @@ def test_every_block_has_a_key_layout_for_pycls():
     for name in BLOCKS.names():
         layout = BLOCKS.get(name).key_map('pycls')
         assert set(layout.values()) <= set(BLOCKS.get(name).modules)
-    assert set(HEADS.names()) == {'any_head'}
+    assert set(HEADS.names()) == {'any_head', 'final_act_head'}
 
 
 # -- design spaces: registered by name, or defined by a config -----------------------
