@@ -104,9 +104,11 @@ def test_resnet50_row_is_computed_and_flagged_where_the_paper_differs():
     (row,) = compared[0].rows
     model, _ = build_classifier(model_entry('ResNet-50'))
     counts = row.measurement.counts
-    assert counts.method == 'fvcore'
+    assert counts.method == 'analytic'      # our AnyNet's count (zoo.resnet_spec)
+    # cross-check on MMPretrain's own ResNet-50: same params, flops, acts
     assert counts.params == sum(p.numel() for p in model.parameters())
-    assert counts.flops == count_with_hooks(model, 224).flops
+    hooks = count_with_hooks(model, 224)
+    assert (counts.flops, counts.acts) == (hooks.flops, hooks.acts)
     # the paper prints 22.6M params; a faithful count is 25.56M: flagged, not overwritten
     assert 'params' in row.flags and row.paper.params == '22.6'
     assert figure_cell(row, 'params').endswith(FLAG)
@@ -297,3 +299,48 @@ def test_resnets_counted_with_fvcore_equal_pycls_analytic_count(name, groups,
     counts = count_with_fvcore(model, 224)
     assert (counts.flops, counts.params) == (reference['flops'], reference['params'])
     assert counts.acts == reference['acts'] - 64 * 56 * 56
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', ['ResNet-50', 'ResNeXt-50', 'ResNet-101', 'ResNeXt-152'])
+def test_resnext_rows_counted_by_our_anynet_equal_fvcore_of_mmpretrain(name):
+    """The ResNe(X)t rows are our AnyNet points (analytic count); fvcore on
+    MMPretrain's own ResNet/ResNeXt stays the cross-check: identical integers."""
+    entry = model_entry(name)
+    assert entry.spec is not None and entry.spec.stem_type == 'res_stem_in'
+    model, _ = build_classifier(entry)
+    fv = count_with_fvcore(model, 224)
+    ours = Measurer(setup=None).measure(name).counts
+    assert ours.method == 'analytic'
+    assert (ours.flops, ours.params, ours.acts) == (fv.flops, fv.params, fv.acts)
+
+
+def test_pycls_resnet50_yaml_equals_pycls_count_and_the_table_row():
+    """pycls' configs/archive/imagenet/anynet/R-50-1x64d_step_8gpu.yaml (its model
+    sections, as published) is ResNet-50 as an AnyNet point: flops and params equal
+    pycls 0.1.1's own AnyNet count and the comparison table's ResNet-50; acts are pycls'
+    minus the stem max-pool output (64 x 56 x 56), which our definition leaves out."""
+    from regnet_plugin.design import complexity, parse_arch
+    yaml_text = '\n'.join([
+        'MODEL:', '  TYPE: anynet', '  NUM_CLASSES: 1000', 'ANYNET:',
+        '  STEM_TYPE: res_stem_in', '  STEM_W: 64', '  BLOCK_TYPE: res_bottleneck_block',
+        '  DEPTHS: [3, 4, 6, 3]', '  WIDTHS: [256, 512, 1024, 2048]',
+        '  STRIDES: [1, 2, 2, 2]', '  BOT_MULS: [0.25, 0.25, 0.25, 0.25]',
+        '  GROUP_WS: [64, 128, 256, 512]', 'BN:', '  ZERO_INIT_FINAL_GAMMA: True',
+        'TRAIN:', '  IM_SIZE: 224', ''])
+    spec = parse_arch(yaml_text).spec
+    ours = complexity(spec)
+    pycls_config = pytest.importorskip('pycls.core.config')
+    from pycls.core import net
+    from pycls.models.anynet import AnyNet as PyclsAnyNet
+    pycls_config.reset_cfg()
+    try:
+        pycls_config.cfg.merge_from_other_cfg(pycls_config.cfg.load_cfg(yaml_text))
+        reference = net.complexity(PyclsAnyNet)
+    finally:
+        pycls_config.reset_cfg()
+    assert (ours.flops, ours.params) == (reference['flops'], reference['params'])
+    assert ours.acts == reference['acts'] - 64 * 56 * 56
+    row = Measurer(setup=None).measure('ResNet-50').counts
+    assert (row.flops, row.params, row.acts) == (ours.flops, ours.params, ours.acts)
+    assert spec == model_entry('ResNet-50').spec

@@ -94,7 +94,8 @@ def plot_scaling(arch, path: str, img_size: int = 224) -> None:
     ax.plot([f / 1e9 for f in ref], [a0 * (f / f0) ** 0.5 / 1e6 for f in ref], 'k--',
             lw=0.8, label='acts ~ sqrt(flops)')
     ax.set(xscale='log', yscale='log', xlabel='flops (B)', ylabel='acts (M)',
-           title=f'scaling {arch if isinstance(arch, str) else "model"} by 1-32x flops')
+           title=f'scaling {" ".join(arch) if isinstance(arch, list) else arch} '
+                 f'by 1-32x flops')
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -1,9 +1,11 @@
 """Counting flops, params and acts under SPEC section 3, three independent ways.
 
-* :func:`count_regnet_analytic` - the core's closed-form count for a RegNet preset
-  (``regnet_plugin.design.complexity``). The tables use it for every RegNet row.
-* :func:`count_with_fvcore` - any torch classifier (the ResNe(X)t, EfficientNet and
-  mobile rows, built from MMPretrain), traced once by fvcore's JIT analysis.
+* :func:`count_spec_analytic` - the core's closed-form count of an AnyNet spec
+  (``regnet_plugin.design.complexity``). The tables use it for every RegNet row and
+  for the ResNe(X)t rows (AnyNet points: ``zoo.resnet_spec``).
+* :func:`count_with_fvcore` - any torch classifier (the EfficientNet and mobile rows,
+  built from MMPretrain), traced once by fvcore's JIT analysis; the tests use it as the
+  cross-check of the analytic count on the built models.
 * :func:`count_with_hooks` - the same model counted by forward hooks on every
   ``nn.Conv2d``/``nn.Linear``. Nothing in it is shared with the fvcore path, so the
   tests use it as the independent check of :func:`count_with_fvcore`.
@@ -63,8 +65,14 @@ class Counts:
 
 def count_regnet_analytic(preset: str, resolution: int = 224,
                           num_classes: int = 1000) -> Counts:
-    """The core's exact count of a RegNet preset (SPEC sections 3 and 4)."""
-    report = complexity(preset_spec(preset), img_size=resolution, num_classes=num_classes)
+    """The core's exact count of a RegNet preset (``docs/design.md``, Complexity)."""
+    return count_spec_analytic(preset_spec(preset), resolution, num_classes)
+
+
+def count_spec_analytic(spec: Any, resolution: int = 224, num_classes: int = 1000
+                        ) -> Counts:
+    """The core's exact count of any AnyNet spec (RegNets, ResNe(X)t as AnyNets)."""
+    report = complexity(spec, img_size=resolution, num_classes=num_classes)
     return Counts(report.flops, report.params, report.acts, resolution, 'analytic')
 
 

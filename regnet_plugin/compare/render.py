@@ -99,9 +99,10 @@ def markdown_report(tables: Iterable[ComparedTable], setup: TimingSetup | None,
     parts = ['# RegNet comparison tables: computed beside the paper', '',
              'flops = multiply-adds of conv and fc layers (with bias adds), params = '
              'trainable parameters, acts = output elements of all conv and fc layers '
-             '(SPEC section 3), for one image at the row\'s resolution (`res`), 1000 '
-             'classes. RegNets: analytic count of the core; other models: MMPretrain '
-             'classifiers counted with fvcore restricted to conv/linear. Ours is printed '
+             '(docs/design.md, Complexity), for one image at the row\'s resolution '
+             '(`res`), 1000 classes. RegNets and ResNe(X)t (AnyNet points): analytic '
+             'count of the core; other models: MMPretrain classifiers counted with fvcore '
+             'restricted to conv/linear. Ours is printed '
              f'one decimal finer than the paper; {FLAG} marks a figure that does not round '
              'to the paper\'s.', '']
     if setup is None:

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from .counting import Counts, count_regnet_analytic, count_with_fvcore
+from .counting import Counts, count_spec_analytic, count_with_fvcore
 from .paper import (FIGURE_SCALE, FIGURE_UNIT, PaperRow, PaperTable, agrees_with_paper,
                     rounding_tolerance)
 from .results import ErrorResult, normalise_name
@@ -122,9 +122,9 @@ class Measurer:
             m.count_note = m.timing_note = entry.unavailable
             return m
         model = None
-        if entry.is_regnet:
-            m.counts = count_regnet_analytic(entry.preset, entry.resolution)
-        if not entry.is_regnet or self.setup is not None:
+        if entry.spec is not None:            # RegNets and ResNe(X)t: the core counts
+            m.counts = count_spec_analytic(entry.spec, entry.resolution)
+        if entry.spec is None or self.setup is not None:
             try:
                 model, _ = build_classifier(entry)
             except Exception as exc:  # noqa: BLE001 - reported in the table, not hidden

@@ -1,11 +1,13 @@
 """The models of the comparison tables: which architecture each paper row names,
 how to build it as a classifier, and at which resolution the paper counts it.
 
-Non-RegNet rows are MMPretrain backbones (random init, no weights are downloaded)
-under MMPretrain's ``ImageClassifier`` with ``GlobalAveragePooling`` and a
-``LinearClsHead`` to 1000 classes, i.e. exactly the classifier a user evaluates with
-the toolbox. RegNet rows use our ``RegNetX``/``RegNetY`` backbones (``regnet_plugin.
-models``) under the same neck and head; their figures come from the analytic core.
+Every row is a classifier under MMPretrain's ``ImageClassifier`` with
+``GlobalAveragePooling`` and a ``LinearClsHead`` to 1000 classes, i.e. exactly the
+classifier a user evaluates with the toolbox (random init, no weights downloaded).
+RegNet rows use our ``RegNetX``/``RegNetY`` backbones; ResNe(X)t rows are AnyNet points
+(``resnet_spec``: pycls' own ResNet-50 / ResNeXt-50 32x4d AnyNet configs, deeper ones
+with ResNet's stage depths); both are counted by the analytic core (``entry.spec``).
+EfficientNet and the mobile rows are MMPretrain backbones counted with fvcore.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from regnet_plugin.design import is_preset, preset_spec
+from regnet_plugin.design import AnyNetSpec, is_preset, preset_spec
+from regnet_plugin.design.pycls_config import spec_from_pycls_config
 
 NUM_CLASSES = 1000
 DEFAULT_RESOLUTION = 224
@@ -32,6 +35,8 @@ class ModelEntry:
     description: str = ''
     unavailable: str = ''
     head_in_channels: int | None = field(default=None, compare=False)
+    #: the AnyNet spec of rows the analytic core counts (RegNets, ResNe(X)t)
+    spec: AnyNetSpec | None = field(default=None, compare=False)
 
     @property
     def is_regnet(self) -> bool:
@@ -40,6 +45,26 @@ class ModelEntry:
     @property
     def buildable(self) -> bool:
         return not self.unavailable
+
+
+#: Stage depths of ResNet-50/101/152 (He et al., Table 1).
+RESNET_STAGE_DEPTHS = {50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3]}
+
+
+def resnet_spec(depth: int, resnext: bool = False) -> AnyNetSpec:
+    """ResNet-D / ResNeXt-D 32x4d as an AnyNet point, as pycls' anynet configs write
+    them (``configs/archive/imagenet/anynet/R-50-1x64d_step_8gpu.yaml``,
+    ``X-50-32x4d``): ResNet's ImageNet stem, bottleneck blocks with the stride on the
+    3x3 conv, strides [1, 2, 2, 2]; b = 4 and one group (ResNet) or b = 2 and group
+    width 4..32, i.e. 32 groups (ResNeXt)."""
+    return spec_from_pycls_config({
+        'MODEL': {'TYPE': 'anynet', 'NUM_CLASSES': NUM_CLASSES},
+        'ANYNET': {'STEM_TYPE': 'res_stem_in', 'STEM_W': 64,
+                   'BLOCK_TYPE': 'res_bottleneck_block',
+                   'DEPTHS': RESNET_STAGE_DEPTHS[depth],
+                   'WIDTHS': [256, 512, 1024, 2048], 'STRIDES': [1, 2, 2, 2],
+                   'BOT_MULS': [0.5 if resnext else 0.25] * 4,
+                   'GROUP_WS': [4, 8, 16, 32] if resnext else [64, 128, 256, 512]}}).spec
 
 
 def regnet_preset_name(model_name: str) -> str:
@@ -88,16 +113,23 @@ def model_entry(name: str) -> ModelEntry:
                           backbone=dict(type=backbone_type, arch=preset),
                           preset=preset,
                           description=f'regnet_plugin {backbone_type} arch={preset}',
-                          head_in_channels=preset_spec(preset).widths[-1])
+                          head_in_channels=preset_spec(preset).widths[-1],
+                          spec=preset_spec(preset))
     match = re.fullmatch(r'ResNe(X?)t-(\d+)', name)
     if match:
         depth = int(match.group(2))
-        if match.group(1):
+        resnext = bool(match.group(1))
+        if depth not in RESNET_STAGE_DEPTHS:
+            raise ValueError(f'no model known for table row {name!r} (depths '
+                             f'{sorted(RESNET_STAGE_DEPTHS)})')
+        if resnext:
             backbone = dict(type='ResNeXt', depth=depth, groups=32, width_per_group=4)
             return ModelEntry(name, 'resnext', backbone=backbone,
-                              description=f'MMPretrain ResNeXt depth={depth} 32x4d')
+                              description=f'MMPretrain ResNeXt depth={depth} 32x4d',
+                              spec=resnet_spec(depth, resnext=True))
         return ModelEntry(name, 'resnet', backbone=dict(type='ResNet', depth=depth),
-                          description=f'MMPretrain ResNet depth={depth}')
+                          description=f'MMPretrain ResNet depth={depth}',
+                          spec=resnet_spec(depth))
     match = re.fullmatch(r'EfficientNet-B(\d)', name)
     if match:
         return _efficientnet(int(match.group(1)))
