@@ -197,3 +197,30 @@ def test_study_config_defines_its_own_space():
         {'name': 'AnyNetX_A', 'overrides': {}, 'label': 'AnyNetX_A'}
     with pytest.raises(ValueError, match='unknown design space type'):
         SpaceEntry.parse(dict(name='x', space=dict(type='Nope')))
+
+
+def test_regnetz_presets_are_timms_networks():
+    """Stage depths/widths/group widths read off timm 1.x's regnetz_005, regnetz_040
+    and regnetz_040_h modules (conv3 out channels, conv2 channels per group, blocks per
+    stage); flops/params/acts are fvcore's count of those modules at 224 (with bias
+    adds), which tests/models/test_backbone_parts.py recomputes when timm is there."""
+    from regnet_plugin.design import get_preset, is_preset
+    expected = {
+        'regnetz_500mf': ([1, 4, 9, 7], [16, 40, 104, 256], 4, 1024,
+                          (507217126, 7122742, 5860358)),
+        'regnetz_4gf': ([2, 6, 14, 6], [48, 104, 240, 528], 8, 0,
+                        (3075543744, 27116800, 18529376)),
+        'regnetz_4gf_h': ([2, 6, 14, 6], [48, 104, 240, 528], 8, 1536,
+                          (3116291136, 28938880, 18604640)),
+    }
+    for name, (depths, widths, g, head, counts) in expected.items():
+        assert is_preset(name) and is_preset(name.replace('_', '-', 1).upper())
+        spec = preset_spec(name)
+        assert (spec.depths, spec.widths, set(spec.group_widths), spec.head_width) == \
+            (depths, widths, {g}, head)
+        assert (spec.block_type, spec.activation, set(spec.bottleneck_ratios),
+                set(spec.se_ratios)) == ('res_bottleneck_linear_block', 'silu', {0.25},
+                                         {0.25})
+        rep = complexity(spec)
+        assert (rep.flops, rep.params, rep.acts) == counts
+        assert get_preset(name).to_spec() == spec
