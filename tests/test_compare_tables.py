@@ -54,7 +54,7 @@ def test_regnet_rows_are_the_core_analytic_counts():
         assert (counts.flops, counts.params, counts.acts) == (
             report.flops, report.params, report.acts), row.model
         assert counts.method == 'analytic'
-        # the 24 presets round to the paper's model tables (SPEC section 4)
+        # the 24 presets round to the paper's model tables (docs/design.md, Presets)
         assert row.flags == {}, (row.model, row.flags)
 
 
@@ -280,7 +280,7 @@ def test_resnets_counted_with_fvcore_equal_pycls_analytic_count(name, groups,
                                                                 width_per_group):
     """An independent reference for the fvcore path: pycls 0.1.1's own analytic count
     of the same network. Flops and params agree exactly; pycls also counts the stem
-    max-pool's output (64 x 56 x 56) as activations, which SPEC 3 (conv and fc outputs)
+    max-pool's output (64 x 56 x 56) as activations, which our definition (conv and fc outputs)
     does not."""
     import importlib
     pycls_config = pytest.importorskip('pycls.core.config')

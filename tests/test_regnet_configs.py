@@ -1,6 +1,7 @@
 """configs/regnet: one ImageNet config per preset with the paper's full regime.
 
-Checked against independent sources: the regime numbers against SPEC section 6, the
+Checked against independent sources: the regime numbers against the paper
+(docs/design.md, Comparing design spaces), the
 lr schedule epoch by epoch against pycls' own ``get_epoch_lr``, the built models'
 parameter counts against the analytic complexity, and the small presets through a
 real training step on the CPU.
@@ -30,7 +31,7 @@ def _preset_of(path: Path) -> tuple[str, int]:
 
 
 def _paper_total_batch(preset: str) -> int:
-    """SPEC 6: 1024 up to 1.6GF, 512 for 3.2-16GF, 256 for 32GF."""
+    """Paper Section 5: 1024 up to 1.6GF, 512 for 3.2-16GF, 256 for 32GF."""
     size = preset.split('_')[1]
     gflops = float(size[:-2]) / (1000 if size.endswith('mf') else 1)
     return 1024 if gflops <= 1.6 else 512 if gflops <= 16 else 256

@@ -1,4 +1,4 @@
-"""Torch-free analysis of design-space studies (SPEC section 6, NDS).
+"""Torch-free analysis of design-space studies (NDS; ``docs/design.md``, Comparing design spaces).
 
 EDFs and complexity-normalized EDFs with KS tests (``edf``), empirical-bootstrap
 best-value ranges (``bootstrap``), exact random-search efficiency

@@ -1,6 +1,7 @@
 """Error distribution functions (EDFs) of design spaces and their KS comparison.
 
-SPEC section 6 / NDS: a design space is judged by the distribution of the errors of
+NDS (``docs/design.md``, Comparing design spaces): a design space is judged by the
+distribution of the errors of
 models sampled from it, not by its best model. Two flavours:
 
 * the plain EDF ``F(e) = (1/n) * sum_i 1[e_i < e]``;

@@ -95,7 +95,8 @@ def _float_or_none(value: Any) -> float | None:
         return None
 
 
-#: width fit hook: block widths -> dict(w0=, wa=, wm=, e_fit=); set by analysis.fitting
+#: width fit hook: block widths -> dict(w0=, wa=, wm=, e_fit=); passed in by
+#: analysis.report (its FitCache over design.fit.fit_quantized_linear)
 FitFunction = Callable[[Sequence[int]], Mapping[str, float]]
 
 

@@ -1,4 +1,5 @@
-"""Random-search efficiency: the expected min error of m random models (NDS, SPEC 6).
+"""Random-search efficiency: the expected min error of m random models (NDS Section 5;
+``docs/design.md``, Comparing design spaces).
 
 Exact, from order statistics of the observed population (no simulation). Sort the
 n errors ``e_(1) <= ... <= e_(n)``. Drawing m models:

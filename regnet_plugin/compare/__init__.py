@@ -3,7 +3,7 @@ recomputed: our own flops/params/acts, measured inference time and the user's ow
 top-1 errors beside the paper's figures, with disagreements flagged, never hidden.
 
 Layout: :mod:`.paper` (the paper's figures, as data), :mod:`.zoo` (which model each row
-is and how to build it), :mod:`.counting` (analytic / fvcore / hook counts under SPEC
+is and how to build it), :mod:`.counting` (analytic / fvcore / hook counts under ``docs/design.md``,
 section 3), :mod:`.timing`, :mod:`.results` and :mod:`.evaluate` (errors),
 :mod:`.tables` (computing and flagging), :mod:`.render` and :mod:`.plots` (outputs).
 ``tools/compare_tables.py`` is the command line.

@@ -1,4 +1,4 @@
-"""Counting flops, params and acts under SPEC section 3, three independent ways.
+"""Counting flops, params and acts (``docs/design.md``, Complexity), three independent ways.
 
 * :func:`count_spec_analytic` - the core's closed-form count of an AnyNet spec
   (``regnet_plugin.design.complexity``). The tables use it for every RegNet row and
@@ -10,13 +10,14 @@
   ``nn.Conv2d``/``nn.Linear``. Nothing in it is shared with the fvcore path, so the
   tests use it as the independent check of :func:`count_with_fvcore`.
 
-Aligning fvcore with SPEC section 3
+Aligning fvcore with the definitions (``docs/design.md``, Complexity)
 -----------------------------------
 fvcore's ``FlopCountAnalysis`` reports multiply-adds (a "flop" is one MAC), which is
 the paper's unit, but by default it also charges batch norm, adaptive pooling,
 upsampling, einsum/matmul etc., and it never charges the bias add of a conv or a
 linear layer. The paper counts conv and fc layers only, *with* their bias adds
-(SPEC section 3). So :func:`count_with_fvcore` runs fvcore's ``JitModelAnalysis`` with
+(``docs/design.md``, Complexity). So :func:`count_with_fvcore` runs fvcore's
+``JitModelAnalysis`` with
 exactly two op handles and nothing else:
 
 * ``aten::_convolution`` -> fvcore's conv MAC count (``batch * prod(weight.shape) *
@@ -128,7 +129,7 @@ def _flops_and_acts(flop_handle: Callable) -> Callable:
     return handle
 
 
-#: The only ops counted: conv and linear (SPEC section 3); everything else is free.
+#: The only ops counted: conv and linear (docs/design.md, Complexity); the rest is free.
 _HANDLES: dict[str, Callable] = {
     'aten::_convolution': _flops_and_acts(_conv_flops),
     'aten::linear': _flops_and_acts(_linear_flops),
@@ -149,7 +150,7 @@ def _sample_input(model: Any, resolution: int):
 def count_with_fvcore(model: Any, resolution: int) -> Counts:
     """Flops/params/acts of ``model`` (an nn.Module mapping images to logits).
 
-    See the module docstring for how fvcore's conventions are aligned to SPEC section 3.
+    See the module docstring for how fvcore's conventions are aligned to our definitions.
     """
     import torch
     from fvcore.nn.jit_analysis import JitModelAnalysis

@@ -2,8 +2,8 @@
 
 Sources: Table 2 (mobile regime), Table 3 (ResNe(X)t, (a) grouped by activations and
 (b) grouped by flops) and Table 4 (EfficientNet) of "Designing Network Design Spaces"
-as reproduced in the seeds ``shared/seeds/001_*`` and ``002_*``, and the RegNetX/RegNetY
-model tables (paper Figures 15/16, SPEC section 4, with the infer/train/error columns
+as transcribed from the paper, and the RegNetX/RegNetY
+model tables (paper Figures 15/16, ``docs/design.md`` Presets, with the infer/train/error columns
 from the seeds). Numbers are stored as the *strings the paper prints*, because their
 number of decimals is the paper's rounding, and a computed figure is only called a
 disagreement when it lies outside that rounding (see :func:`rounding_tolerance`).
@@ -11,7 +11,7 @@ disagreement when it lies outside that rounding (see :func:`rounding_tolerance`)
 Conventions the paper uses (and that ``regnet_plugin.compare`` follows):
 
 * flops are multiply-adds, params trainable parameters, acts the output elements of
-  every conv and fc layer (SPEC section 3);
+  every conv and fc layer (``docs/design.md``, Complexity);
 * every model is counted at the resolution it is evaluated at: 224x224 for RegNet and
   ResNe(X)t, and EfficientNet-B0..B5 at their own resolutions (224, 240, 260, 300, 380,
   456). The EfficientNet flops/acts of Table 4 (B1 0.7B, B5 9.9B / 98.9M acts) are
@@ -222,11 +222,11 @@ MOBILE = PaperTable(
 
 REGNETX = PaperTable(
     key='regnetx', title='RegNetX models (paper Figure 15 / appendix table)',
-    source='SPEC section 4; seed 002', rows=REGNETX_ROWS, note='All at 224x224.')
+    source='paper Figure 15 (RegNetX)', rows=REGNETX_ROWS, note='All at 224x224.')
 
 REGNETY = PaperTable(
     key='regnety', title='RegNetY models (paper Figure 16 / appendix table)',
-    source='SPEC section 4; seed 001', rows=REGNETY_ROWS, note='All at 224x224.')
+    source='paper Figure 16 (RegNetY)', rows=REGNETY_ROWS, note='All at 224x224.')
 
 TABLES: dict[str, PaperTable] = {
     t.key: t for t in (TABLE3A, TABLE3B, TABLE4, MOBILE, REGNETX, REGNETY)}

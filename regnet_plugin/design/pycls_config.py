@@ -29,7 +29,8 @@ REGNET_DEFAULTS = {'STEM_TYPE': 'simple_stem_in', 'STEM_W': 32,
                    'SE_R': 0.25, 'DEPTH': 10, 'W0': 32, 'WA': 5.0, 'WM': 2.5,
                    'GROUP_W': 16, 'BOT_MUL': 1.0, 'HEAD_W': 0}
 #: MODEL keys that do not change the network's tensors.
-_MODEL_IGNORED = {'LOSS_FUN', 'ACTIVATION_INPLACE', 'SCALING_TYPE', 'SCALING_FACTOR'}
+_MODEL_IGNORED = {'LOSS_FUN', 'ACTIVATION_INPLACE', 'SCALING_TYPE', 'SCALING_FACTOR',
+                  'DEPTH'}   # MODEL.DEPTH: pycls' ResNet depth, not an AnyNet's
 MODEL_TYPES = ('anynet', 'regnet')
 
 

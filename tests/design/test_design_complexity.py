@@ -1,4 +1,5 @@
-"""Analytic complexity (SPEC 3) against pycls 0.1.1's analytic count and against fvcore."""
+"""Analytic complexity (docs/design.md, Complexity) against pycls 0.1.1's analytic count
+and against fvcore."""
 import math
 
 import numpy as np
@@ -172,7 +173,7 @@ def test_per_stage_parts_equal_pycls(pycls_cfg):
 
 # -- fvcore: an independent count on the real torch model ---------------------------
 FVCORE_KINDS = {'conv', 'linear', 'addmm'}            # what we sum
-FVCORE_IGNORED = {'batch_norm', 'adaptive_avg_pool2d'}  # zero flops in SPEC 3
+FVCORE_IGNORED = {'batch_norm', 'adaptive_avg_pool2d'}  # zero flops by our definition
 
 
 def torch_counts(model, img_size):

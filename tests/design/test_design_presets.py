@@ -1,11 +1,13 @@
-"""RegNet generation (SPEC 2) and the 24 presets (SPEC 4), against the SPEC table and pycls."""
+"""RegNet generation and the 24 presets (docs/design.md, RegNet and Presets), against
+the paper's tables and pycls."""
 import numpy as np
 import pytest
 
 from regnet_plugin.design import (PRESET_NAMES, RegNetParams, complexity, get_preset,
                                   quantized_linear_widths)
 
-# SPEC section 4, typed in: d, w0, wa, wm, g, stage depths, stage widths, flops (B),
+# the paper's Figures 15/16 (docs/design.md, Presets), typed in: d, w0, wa, wm, g,
+# stage depths, stage widths, flops (B),
 # params (M), acts (M).
 SPEC_TABLE = {
     'regnetx_200mf': (13, 24, 36.44, 2.49, 8, [1, 1, 4, 7], [24, 56, 152, 368], 0.2, 2.7, 2.2),

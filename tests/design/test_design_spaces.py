@@ -1,4 +1,4 @@
-"""Design spaces (SPEC 5): sampling, membership, sizes, registry."""
+"""Design spaces (docs/design.md, Design spaces): sampling, membership, sizes, registry."""
 import json
 import math
 

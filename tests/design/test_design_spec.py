@@ -119,7 +119,7 @@ def test_from_lists_rejects_scalars_with_type_error():
 
 def test_feature_channels_follow_the_backbone_numbering():
     """0 = stem, 1..4 = stages, negative from the end, None = last stage; RegNetX-3.2GF's
-    stage widths are SPEC 4's 96, 192, 432, 1008 after a 32-wide stem."""
+    stage widths are the paper's 96, 192, 432, 1008 after a 32-wide stem."""
     from regnet_plugin.design import get_preset
     spec = get_preset('regnetx_3.2gf').to_spec()
     assert spec.feature_channels((0, 1, 2, 3, 4)) == (32, 96, 192, 432, 1008)

@@ -1,4 +1,5 @@
-# RegNet on ImageNet-1k with the paper's full training regime (SPEC section 6),
+# RegNet on ImageNet-1k with the paper's full training regime (docs/design.md,
+# Comparing design spaces),
 # shared by every configs/regnet/<preset>_8xb<N>_in1k.py; those only choose the
 # backbone preset and the total batch size (which sets the lr by linear scaling).
 #

@@ -1,5 +1,6 @@
 # Shared training setup of the ImageNet design-space studies: the paper's low-epoch
-# regime (Section 3, as in NDS; SPEC section 6): ImageNet at 224x224, 10 epochs,
+# regime (Section 3, as in NDS; docs/design.md, Comparing design spaces): ImageNet at
+# 224x224, 10 epochs,
 # SGD momentum 0.9, batch 128 on 1 GPU, half-period cosine from lr 0.05, weight
 # decay 5e-5, no warm-up and no other regularisation. Each sampled model is an
 # AnyNet built from its spec; its head width is filled in per model by `sample`.
