@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from ..validate import check_int, check_number
+
 #: the paper: 10^4 repetitions of a 25% subsample (its reference code: 2500)
 DEFAULT_REPS = 10_000
 DEFAULT_FRACTION = 0.25
@@ -75,11 +77,9 @@ class AnalysisOptions:
                 options.complexity_range = _check_range(bounds)
                 options.complexity_range_source = 'regime'
         for name in ('num_bins', 'min_bin_models', 'sample_size_trials'):
-            value = getattr(options, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be an integer >= 1, got {value!r}')
-        if not 0 < options.confidence < 1:
-            raise ValueError(f'confidence must be in (0, 1), got {options.confidence!r}')
+            check_int(name, getattr(options, name), 1)
+        check_number('confidence', options.confidence, 0, 1, min_inclusive=False,
+                     max_inclusive=False)
         return options
 
 

@@ -65,8 +65,7 @@ def weighted_min_rank_probabilities(sorted_weights: Sequence[float], m: int) -> 
     w = np.asarray(sorted_weights, dtype=float).ravel()
     if w.size == 0:
         raise ValueError('random-search efficiency needs at least one finished model')
-    if isinstance(m, bool) or int(m) != m or m < 1:
-        raise ValueError(f'm must be an integer >= 1, got {m!r}')
+    m = check_int('m', m, 1)
     if np.any(w < 0) or not np.all(np.isfinite(w)) or w.sum() <= 0:
         raise ValueError('weights must be finite, non-negative and not all zero')
     w = w / w.sum()

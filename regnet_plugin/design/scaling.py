@@ -24,6 +24,7 @@ from .complexity import ComplexityReport, complexity
 from .parts import BLOCKS
 from .regnet import adjust_block_compatibility
 from .spec import AnyNetSpec
+from ..validate import MAX_IMG_SIZE, check_int, check_positive
 
 DIMENSIONS = 'dwgr'
 #: The strategies of the paper's figures (fast compound scaling is dwr with
@@ -62,9 +63,7 @@ def parse_scale_type(scale_type: str) -> dict[str, float]:
 def scaling_factors(scale_type: str, factor: float) -> tuple[float, float, float, float]:
     """Multipliers (d, w, g, r) with d * w^2 * r^2 = ``factor`` (pycls' rule, incl.
     scaling groups alone when d, w and r have no weight)."""
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) \
-            or not math.isfinite(factor) or factor <= 0:
-        raise ValueError(f'scale factor must be a number > 0, got {factor!r}')
+    factor = check_positive('scale factor', factor)
     e = parse_scale_type(scale_type)
     total = e['d'] + e['w'] + e['r'] or e['g'] / 2 or 1.0
     d = factor ** (e['d'] / total)
@@ -105,8 +104,7 @@ def scale_spec(spec: AnyNetSpec, scale_type: str, factor: float, img_size: int =
     Stem width, strides, SE ratio and the head are kept, as in pycls. Blocks without a
     bottleneck (vanilla, basic) have no group width to scale.
     """
-    if isinstance(img_size, bool) or not isinstance(img_size, int) or img_size < 1:
-        raise ValueError(f'img_size must be an integer >= 1, got {img_size!r}')
+    img_size = check_int('img_size', img_size, 1, MAX_IMG_SIZE)
     d_s, w_s, g_s, r_s = scaling_factors(scale_type, factor)
     depths = [max(1, round(d * d_s)) for d in spec.depths]
     widths = [max(1, round(w * w_s / 8)) * 8 for w in spec.widths]

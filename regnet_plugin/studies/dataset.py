@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from mmengine.dataset import BaseDataset
 
 from ..design.sampler import Regime
+from ..validate import check_int
 from .manifest import sample_space_entries
 from .schema import SpaceEntry
 
@@ -40,11 +41,8 @@ class DesignSpaceDataset(BaseDataset):
                  regime: Mapping[str, Any] | None = None, seed: int = 0,
                  overrides: Mapping[str, Any] | None = None, label: str | None = None,
                  max_draws: int | None = None, **kwargs: Any) -> None:
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) \
-                or num_samples < 1:
-            raise ValueError(f'num_samples must be an integer >= 1, got {num_samples!r}')
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f'seed must be an integer >= 0, got {seed!r}')
+        check_int('num_samples', num_samples, 1)
+        check_int('seed', seed, 0)
         self.entry = SpaceEntry.parse(dict(name=space, overrides=dict(overrides or {}),
                                            label=label or space))
         self.regime = Regime(**dict(regime or {}))

@@ -33,6 +33,7 @@ from typing import Any, Mapping
 from ..analysis.options import AnalysisOptions
 from ..design.sampler import Regime
 from ..design.spaces import SPACES, DesignSpace, get_space
+from ..validate import check_int
 
 #: regnet_plugin.launch.LAUNCHERS (the ones that also run without a GPU), repeated
 #: here because this module stays torch-free; a test keeps the two equal
@@ -134,9 +135,7 @@ class TrainOptions:
         if self.launch not in LAUNCHES:
             raise ValueError(f'launch must be one of {LAUNCHES}, got {self.launch!r}')
         for name in ('workers', 'gpus_per_model'):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be an integer >= 1, got {value!r}')
+            check_int(name, getattr(self, name), 1)
         if self.timeout_s is not None and not self.timeout_s > 0:
             raise ValueError(f'timeout_s must be > 0 or None, got {self.timeout_s!r}')
         if self.torch_threads is not None and (not isinstance(self.torch_threads, int)
@@ -190,16 +189,13 @@ class StudyConfig:
             raise ValueError(f'study.spaces labels must be distinct, got {labels}; give '
                              f"repeated spaces a 'label'")
         n = data['num_models']
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f'study.num_models must be an integer >= 1 (models per '
-                             f'space), got {n!r}')
+        check_int('study.num_models (models per space)', n, 1)
         regime = data['regime']
         if not isinstance(regime, Mapping):
             raise ValueError(f'study.regime must be a dict, got {regime!r}')
         _unknown('study.regime', regime, {f.name for f in dataclasses.fields(Regime)})
         seed = data.get('seed', 0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f'study.seed must be an integer >= 0, got {seed!r}')
+        check_int('study.seed', seed, 0)
         prep = data.get('data_preparation')
         if prep is not None and (not isinstance(prep, Mapping) or 'type' not in prep):
             raise ValueError(f"study.data_preparation must be a dict with a 'type', "
