@@ -14,6 +14,7 @@ from regnet_plugin.studies.preparation import DATA_PREPARATIONS, prepare_data
 from regnet_plugin.studies.results import ModelResult, ResultStore
 from regnet_plugin.studies.study import sample_study
 from regnet_plugin.studies.worker import run_worker
+from recipe_trainer import data_root
 from study_helpers import starts_per_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,13 +88,13 @@ def test_train_and_val_share_no_image_after_a_resample_with_another_split(tmp_pa
     work = tmp_path / 'study'
     first = sample_study(study_config(tmp_path, 'a.py', val=0.2, split=0), work, log=quiet)
     key = first.keys()[0]
-    old_root = Path(config_of(work, key).train_dataloader.dataset.data_root)
+    old_root = Path(data_root(config_of(work, key).train_dataloader.dataset))
     ResultStore(work / 'results').write(ModelResult.done(key, 5.0))   # trained on split 0
     second = sample_study(study_config(tmp_path, 'b.py', val=0.3, split=1), work,
                           force=True, log=quiet)
     cfg = config_of(work, second.keys()[0])
-    root = Path(cfg.train_dataloader.dataset.data_root)
-    assert Path(cfg.val_dataloader.dataset.data_root) == root
+    root = Path(data_root(cfg.train_dataloader.dataset))
+    assert Path(data_root(cfg.val_dataloader.dataset)) == root
     train = {p.name for p in (root / 'train').rglob('*.png')}
     val = {p.name for p in (root / 'val').rglob('*.png')}
     assert not train & val
