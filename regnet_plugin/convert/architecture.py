@@ -50,7 +50,7 @@ def expected_shapes(spec: AnyNetSpec, num_classes: int | None = None,
     """
     shapes = dict(_backbone_shapes(spec))
     if num_classes is not None:
-        shapes[f'{HEAD}weight'] = (num_classes, spec.widths[-1])
+        shapes[f'{HEAD}weight'] = (num_classes, spec.out_width)
         shapes[f'{HEAD}bias'] = (num_classes,)
     return shapes
 
@@ -227,8 +227,10 @@ class Architecture:
 
 
 def _same_tensors(spec: AnyNetSpec, other: AnyNetSpec) -> bool:
-    """Equal but for what weights cannot show (the activation)."""
-    return dataclasses.replace(spec, activation=other.activation) == other
+    """Equal but for what weights cannot show (the activation, and whether a head
+    without a conv ends in an activation)."""
+    return dataclasses.replace(spec, activation=other.activation,
+                               head_type=other.head_type) == other
 
 
 def matching_presets(spec: AnyNetSpec, width_roundings: tuple[str, ...] = WIDTH_ROUNDINGS,
@@ -264,12 +266,16 @@ def resolve_architecture(state_dict: Mapping[str, Any], arch: str | None = None,
                               f'got {width_rounding!r}')
     roundings = (width_rounding,) if width_rounding else WIDTH_ROUNDINGS
     num_classes = num_classes_of(state_dict)
-    if arch is not None and is_pycls_config(arch):
-        # a pycls model config names everything, strides and stems included
+    if isinstance(arch, (AnyNetSpec, Mapping)) or (arch is not None
+                                                   and is_pycls_config(arch)):
+        # a spec (ours carry theirs in meta) or a pycls model config names everything,
+        # strides and stems included
         try:
-            spec = spec_from_pycls_config(arch).spec
-        except ValueError as err:
-            raise ConversionError(f'cannot read the pycls config: {err}') from None
+            spec = (arch if isinstance(arch, AnyNetSpec) else AnyNetSpec.from_dict(arch)
+                    if isinstance(arch, Mapping) and 'MODEL' not in arch
+                    else spec_from_pycls_config(arch).spec)
+        except (TypeError, ValueError) as err:
+            raise ConversionError(f'cannot read the architecture: {err}') from None
         check_state_dict(state_dict, spec, num_classes)
         named = [(n, r) for n, r in matching_presets(spec, roundings)
                  if preset_spec(n, r) == spec]

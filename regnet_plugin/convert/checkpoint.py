@@ -217,6 +217,14 @@ def _model_config(checkpoint: Any) -> str | None:
     return cfg
 
 
+def _our_spec(checkpoint: Any) -> dict[str, Any] | None:
+    """The spec our checkpoints record in their meta (strides and stems included)."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
+    ours = meta.get('regnet_plugin') if isinstance(meta, Mapping) else None
+    spec = ours.get('spec') if isinstance(ours, Mapping) else None
+    return spec if isinstance(spec, Mapping) else None
+
+
 def _fill_missing_counters(state_dict: dict[str, Any]) -> list[str]:
     """Add BN ``num_batches_tracked`` where a BN has its other buffers but not it.
 
@@ -279,6 +287,8 @@ def convert_file(source: str, in_path: str | os.PathLike, out_path: str | os.Pat
     state_dict = extract_state_dict(checkpoint)
     if source == 'pycls' and arch is None:
         arch = _model_config(checkpoint)
+    if source == 'ours' and arch is None:
+        arch = _our_spec(checkpoint)
     conversion = to_ours(state_dict, source, arch, width_rounding)
     if destination == 'pycls':
         checkpoint = to_pycls(conversion)
