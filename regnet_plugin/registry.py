@@ -30,4 +30,9 @@ from .studies.dataset import DesignSpaceDataset  # noqa: E402
 from .studies.hooks import EDFHook  # noqa: E402
 
 register(DesignSpaceDataset, DATASETS)
+
+# -- datasets held in memory (regnet_plugin/in_memory_dataset.py) -----------
+from .in_memory_dataset import InMemoryDataset  # noqa: E402
+
+register(InMemoryDataset, DATASETS)
 register(EDFHook, HOOKS)

@@ -47,24 +47,28 @@ model = dict(
 data_preprocessor = dict(num_classes=NUM_CLASSES, mean=[78.0, 78.0, 78.0],
                          std=[96.0, 96.0, 96.0], to_rgb=False)
 
+# The images are decoded once (InMemoryDataset: the source's pipeline loads, once per
+# image); the random crop and packing run per access as before, so every batch, and
+# so every error, is the same as loading the PNGs again each epoch.
+load_pipeline = [dict(type='LoadImageFromFile')]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
     dict(type='RandomCrop', crop_size=IMG_SIZE, padding=2),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
     batch_size=64, num_workers=0, persistent_workers=False,
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='train',
-                 pipeline=train_pipeline),
+    dataset=dict(type='InMemoryDataset', pipeline=train_pipeline,
+                 dataset=dict(type='CustomDataset', data_root=data_root,
+                              data_prefix='train', pipeline=load_pipeline)),
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(
     batch_size=256, num_workers=0, persistent_workers=False,
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='val',
-                 pipeline=test_pipeline),
+    dataset=dict(type='InMemoryDataset', pipeline=test_pipeline,
+                 dataset=dict(type='CustomDataset', data_root=data_root,
+                              data_prefix='val', pipeline=load_pipeline)),
     sampler=dict(type='DefaultSampler', shuffle=False))
 val_evaluator = dict(type='Accuracy', topk=(1,))
 test_dataloader = val_dataloader

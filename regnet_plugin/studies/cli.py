@@ -116,6 +116,12 @@ def run_command(args: argparse.Namespace) -> int:
             for ks in result.summary['ks']:
                 _log(f"  KS {ks['spaces'][0]} vs {ks['spaces'][1]}: D={ks['D']:.3f} "
                      f"p={ks['pvalue']:.3g}")
+            if 'ordering' in result.summary:
+                _log(result.summary['ordering']['headline'])
+                for step in result.summary['ordering']['steps']:
+                    word = {True: 'holds', False: 'does not hold'}.get(step['holds'],
+                                                                       'not testable')
+                    _log(f"  {step['worse']} {step['step']} {step['better']}: {word}")
             _log(f'report: {result.report_path}')
             _log(f'plots:  {sorted(str(p) for k, p in result.files.items() if p.suffix == ".png")}')
             _log(f'data:   {result.files["summary"]}, {result.files["csv"]}')

@@ -33,7 +33,7 @@ from typing import Any, Mapping
 from ..analysis.options import AnalysisOptions
 from ..design.sampler import Regime
 from ..design.spaces import SPACES, DesignSpace, get_space
-from ..validate import check_int
+from ..validate import check_bool, check_int
 
 #: regnet_plugin.launch.LAUNCHERS (the ones that also run without a GPU), repeated
 #: here because this module stays torch-free; a test keeps the two equal
@@ -117,6 +117,8 @@ class TrainOptions:
     retry_failed: bool = False         # train failed models again
     torch_threads: int | None = None   # threads per model process (CPU)
     launch: str = 'spawn'              # spawn: fresh interpreter per model; fork: faster
+    warm_fork: bool = True             # fork: import the toolbox + load in-memory data
+                                       # once per worker, not once per model
     stale_after_s: float = 15 * 60     # cross-host claim heartbeat timeout
     slurm: Mapping[str, Any] = field(default_factory=dict)  # submitit update_parameters
     wait: bool = True                  # slurm: wait for the array and show progress
@@ -142,6 +144,7 @@ class TrainOptions:
                                                or self.torch_threads < 1):
             raise ValueError(f'torch_threads must be an integer >= 1 or None, '
                              f'got {self.torch_threads!r}')
+        check_bool('study.train.warm_fork', self.warm_fork)
         if self.launcher not in LAUNCHERS:
             raise ValueError(f'launcher must be one of {LAUNCHERS}, got {self.launcher!r}')
 
@@ -165,9 +168,10 @@ class StudyConfig:
     train: TrainOptions = field(default_factory=TrainOptions)
     data_preparation: Mapping[str, Any] | None = None
     max_draws: int | None = None
+    expected_order: tuple[str, ...] | None = None   # e.g. ('A', '<', 'C'): ordering.py
 
     KEYS = ('name', 'spaces', 'num_models', 'regime', 'seed', 'analysis', 'train',
-            'data_preparation', 'max_draws')
+            'data_preparation', 'max_draws', 'expected_order')
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> 'StudyConfig':
@@ -207,4 +211,20 @@ class StudyConfig:
                    analysis=AnalysisOptions.from_dict(data.get('analysis'), regime=regime),
                    train=TrainOptions.from_dict(data.get('train')),
                    data_preparation=dict(prep) if prep else None,
-                   max_draws=data.get('max_draws'))
+                   max_draws=data.get('max_draws'),
+                   expected_order=_expected_order(data.get('expected_order'), labels))
+
+
+def _expected_order(order: Any, labels: list[str]) -> tuple[str, ...] | None:
+    """``study.expected_order`` checked: steps between spaces of this study."""
+    if order is None:
+        return None
+    from .ordering import parse_order
+    if isinstance(order, (str, Mapping)):
+        raise ValueError(f'study.expected_order must be a list, got {order!r}')
+    for worse, _, better in parse_order(order):
+        for label in (worse, better):
+            if label not in labels:
+                raise ValueError(f'study.expected_order names {label!r}, which is not '
+                                 f'a space of the study ({labels})')
+    return tuple(str(x) for x in order)

@@ -404,6 +404,10 @@ def analyze_study(study_dir: str | Path, log: Callable[[str], None] = print,
         setattr(options, name, value)
     population = Population.from_dicts(population_records(study_dir, manifest),
                                        options.error_key)
-    return analyze_population(population, out_dir or study_dir.analysis, options,
-                              title=f'{manifest.name}: design-space comparison',
-                              progress=progress)
+    result = analyze_population(population, out_dir or study_dir.analysis, options,
+                                title=f'{manifest.name}: design-space comparison',
+                                progress=progress)
+    if study.expected_order:           # the study's claim, answered in the report
+        from .ordering import add_to_report
+        add_to_report(result, population, study.expected_order)
+    return result

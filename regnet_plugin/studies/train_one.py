@@ -49,7 +49,43 @@ def relocate(cfg: Config, study_dir: str | None) -> Config:
     old, new = str(Path(recorded)), str(Path(study_dir).resolve())
     if old == new or Path(old).resolve() == Path(new):
         return cfg
-    return Config(rebase_paths(cfg.to_dict(), old, new), filename=cfg.filename)
+    return Config(rebase_paths(cfg.to_dict(), old, new), filename=cfg.filename,
+                  format_python_code=False)
+
+
+def warm_up(config: str | Config, study_dir: str | None = None) -> None:
+    """Do once, in a process that forks one training process per model, what every
+    model would otherwise redo after the fork: import the config's toolbox (its
+    registries' modules: models, datasets, transforms, metrics), the modules the
+    Runner imports to log its environment and the study hook to plot, and load the
+    config's ``InMemoryDataset``s; then freeze the heap out of the garbage
+    collector's sight (each fork would otherwise walk and copy all of it). Later
+    calls only check the datasets (their cache is keyed by the files' state)."""
+    import gc
+    cfg = relocate(Config.fromfile(str(config), format_python_code=False), study_dir) \
+        if isinstance(config, (str, os.PathLike)) else config
+    scope = cfg.get('default_scope') or ''
+    first = scope not in _WARM_SCOPES
+    if first:
+        import importlib
+        try:
+            importlib.import_module(f'{scope}.utils').register_all_modules(
+                init_default_scope=False)
+        except (ImportError, AttributeError, ValueError):
+            pass              # a scope without register_all_modules: imported lazily
+        from mmengine.utils.dl_utils import collect_env
+        collect_env()                             # torchvision, cv2, cpp_extension
+        import matplotlib  # noqa: F401  (EDFHook's live EDF plot)
+        from regnet_plugin.analysis import plots, report  # noqa: F401
+    from regnet_plugin.in_memory_dataset import preload
+    preload(cfg)
+    if first:                # (later calls: nothing new worth freezing)
+        gc.collect()
+        gc.freeze()
+        _WARM_SCOPES.add(scope)
+
+
+_WARM_SCOPES: set = set()
 
 
 def train(config: str, launcher: str = 'none', threads: int | None = None,
@@ -58,7 +94,10 @@ def train(config: str, launcher: str = 'none', threads: int | None = None,
     if threads:
         torch.set_num_threads(int(threads))
     # the launcher as tools/train.py sets it up (gloo and a CPU DDP wrapper without CUDA)
-    cfg = setup_launcher(relocate(Config.fromfile(config), study_dir), launcher)
+    # format_python_code=False: the Runner prints the config into its log and dumps it
+    # into the work dir; yapf-formatting it costs more than a second per model on CPU
+    cfg = setup_launcher(relocate(Config.fromfile(config, format_python_code=False),
+                                  study_dir), launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -12,7 +12,9 @@ options: TrainOptions) -> ModelResult``. ``resolve_trainer`` accepts
 :class:`RunnerTrainer` runs ``python -m regnet_plugin.studies.train_one CONFIG`` (or
 ``torchrun --nproc_per_node=N`` for several GPUs per model, with mmengine's pytorch
 launcher), or forks the already-importing worker (``launch='fork'``: saves the
-toolboxes' import time per model on CPU). The model's EDFHook writes its result;
+toolboxes' import time per model on CPU; with ``warm_fork`` the worker also imports
+the config's toolbox and loads its in-memory datasets once, see
+``train_one.warm_up``). The model's EDFHook writes its result;
 if the process dies first, the reason is read from its exit status and log:
 NaN/inf loss (EDFHook's loss check), out of memory, a signal, a timeout,
 or the last error line.
@@ -199,6 +201,12 @@ class RunnerTrainer:
     def _fork(self, config: Path, options: TrainOptions, log: Path,
               study_dir: Path) -> tuple[int, bool]:
         import multiprocessing
+        if options.warm_fork:
+            from .train_one import warm_up
+            try:
+                warm_up(config, str(study_dir))
+            except Exception:  # noqa: BLE001  (the child meets it again, and logs it)
+                pass
         context = multiprocessing.get_context('fork')
         proc = context.Process(target=_fork_target, daemon=False,
                                args=(str(config), options.launcher, str(log),
