@@ -14,7 +14,7 @@ each path (median over rounds) and their ratio, and whether every model reached 
 same errors on both paths (it should: same batches, same kernels). Timings on a
 shared machine are noisy: compare the ratio, over several rounds.
 
-    .venv/bin/python benchmarks/bench_study.py                 # 2-3 min on 2 idle cores
+    .venv/bin/python benchmarks/bench_study.py                 # 3-4 min on 2 idle cores
     .venv/bin/python benchmarks/bench_study.py --rounds 3 --new-workers 1 --new-threads 2
 """
 from __future__ import annotations
@@ -74,8 +74,10 @@ def results(study: Path) -> dict[str, dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--models-per-space', type=int, default=2,
-                        help='models of each demo space per round (default 2)')
+    parser.add_argument('--models-per-space', type=int, default=4,
+                        help='models of each demo space per round (default 4: 4 per '
+                             'worker, so a warm worker\'s one-off start is shared as '
+                             'in a real study, where it is shared by hundreds)')
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--workers', type=int, default=None,
                         help="both paths' workers (default: the demo config's)")
