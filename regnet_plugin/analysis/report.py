@@ -319,10 +319,14 @@ def _space_warnings(space: str, n: int, k: int, info: Mapping[str, Any],
             f"{info['dkw_halfwidth']:.2f} everywhere (95% DKW band): read the plots as "
             f'an illustration, not as evidence (the paper uses 100-500 models per space).')
     if info['bootstrap'] and k < MIN_SUBSAMPLE:
+        what = ('each subsample is one random model, so the "best value" is any '
+                'model\'s value' if k == 1 else
+                f'the best of {k} random models says where a few good models happen to '
+                f'lie')
         warnings.append(
             f'{space}: the best-value ranges come from {k}-model bootstrap subsamples '
-            f'(25% of {n}); the best of {k} random models says where a few good models '
-            f'happen to lie, not a trend. Do not read a "best value" from them.')
+            f'(int(0.25 n), n = {n}); {what}, not a trend. Do not read a "best value" '
+            f'from them.')
     if info['parameter_source'] == 'inferred':
         warnings.append(f'{space}: the manifest predates recorded draws; the drawn '
                         f'parameters were read from the raw per-stage draws (one shared '
