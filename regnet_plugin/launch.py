@@ -141,9 +141,18 @@ def prepare_config(config_path: str, work_dir: str | None = None,
     _check_launcher(launcher)
     if not os.path.isfile(config_path):
         raise FileNotFoundError(f'no config file at {config_path!r}')
-    cfg = Config.fromfile(config_path)
+    try:
+        cfg = Config.fromfile(config_path)
+    except Exception as exc:  # noqa: BLE001  (any error in the user's config file)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
+        raise ValueError(f'cannot load config {config_path}: {type(exc).__name__}: '
+                         f'{first}') from exc
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f'--cfg-options {cfg_options}: cannot apply to the config '
+                             f'({type(exc).__name__}: {exc})') from exc
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir

@@ -577,9 +577,13 @@ def test_train_refuses_bad_checkpoints_before_training(tools_train, test_workspa
         assert_one_line_error(capsys.readouterr().err, match)
 
 
-def test_missing_config_is_one_line(tools_test, test_workspace, capsys):
+def test_missing_or_broken_config_is_one_line(tools_test, test_workspace, capsys):
     root, _ = test_workspace
-    with pytest.raises(SystemExit) as exit_:
-        tools_test.main([str(root / 'no_config.py'), str(root / 'own.pth')])
-    assert exit_.value.code == 2
-    assert_one_line_error(capsys.readouterr().err, r"no config file at '.*no_config.py'")
+    (root / 'broken.py').write_text('model = dict(type=undefined_name)\n')
+    for config, match in (('no_config.py', r"no config file at '.*no_config.py'"),
+                          ('broken.py', r'cannot load config .*broken.py: NameError: '
+                                        r".*'undefined_name'")):
+        with pytest.raises(SystemExit) as exit_:
+            tools_test.main([str(root / config), str(root / 'own.pth')])
+        assert exit_.value.code == 2
+        assert_one_line_error(capsys.readouterr().err, match)
