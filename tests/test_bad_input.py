@@ -6,7 +6,10 @@ wrong type, ValueError for a bad value) or exit status 2 with one ``prog: error:
 line and no traceback; the message must name the bad value; no file may change that
 should not. The torch-free CLI (model_info.py) runs as a subprocess (it starts fast);
 the torch tools run in-process through their ``main`` (the same ``cli_main`` wrapper a
-subprocess goes through; one subprocess per tool checks that path end to end).
+subprocess goes through; one subprocess per tool checks that path end to end). The
+issue's study cases (tools/sample_space.py: bad manifests, --trainer foo, unusable work
+dirs, a broken config, --executor slurm) are in tests/studies/test_study_cli.py, through
+the same ``cli_main``.
 """
 from __future__ import annotations
 
