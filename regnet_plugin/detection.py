@@ -23,9 +23,9 @@ from typing import Sequence
 
 from .design import AnyNetSpec, get_preset, preset_spec
 
-#: Our backbone's feature indices for MMDetection's usual C2..C5 (stride 4..32):
-#: 0 is the stem, 1..4 the stages (MMDetection's own RegNet numbers them 0..3).
-FPN_OUT_INDICES: tuple[int, ...] = (1, 2, 3, 4)
+#: The stages an FPN takes, C2..C5 (strides 4..32), numbered as MMDetection's RegNet
+#: and ours number them: 0..3 = stages 1..4.
+FPN_OUT_INDICES: tuple[int, ...] = (0, 1, 2, 3)
 
 
 def _spec_of(arch: str | AnyNetSpec) -> AnyNetSpec:
@@ -33,15 +33,17 @@ def _spec_of(arch: str | AnyNetSpec) -> AnyNetSpec:
 
 
 def feature_channels(arch: str | AnyNetSpec,
-                     out_indices: Sequence[int] = FPN_OUT_INDICES) -> list[int]:
-    """Channels of the features ``AnyNet(arch, out_indices=out_indices)`` returns
+                     out_indices: Sequence[int] = FPN_OUT_INDICES,
+                     out_stem: bool = False) -> list[int]:
+    """Channels of the features ``RegNetX(arch, out_indices=..., out_stem=...)`` returns
     (``AnyNetSpec.feature_channels``: the backbone's own numbering and checks)."""
-    return list(_spec_of(arch).feature_channels(out_indices))
+    return list(_spec_of(arch).feature_channels(out_indices, out_stem=out_stem))
 
 
 def fpn_in_channels(arch: str | AnyNetSpec,
                     out_indices: Sequence[int] = FPN_OUT_INDICES) -> list[int]:
-    """FPN ``in_channels`` for our backbone ``arch`` with ``out_indices`` (C2..C5)."""
+    """FPN ``in_channels`` for our backbone ``arch`` with ``out_indices`` (default
+    C2..C5). torchvision's names give torchvision's widths, as the backbone does."""
     return feature_channels(arch, out_indices)
 
 

@@ -57,6 +57,7 @@ def test_config_has_the_papers_full_regime(configs, path):
     backbone = cfg.model.backbone
     assert backbone.type == ('RegNetY' if preset.startswith('regnety') else 'RegNetX')
     assert backbone.arch == preset
+    assert backbone.zero_init_residual is False    # pycls: BN.ZERO_INIT_FINAL_GAMMA False
     assert cfg.model.head.in_channels == preset_spec(preset).widths[-1]
     assert cfg.model.head.num_classes == 1000
     assert cfg.train_dataloader.batch_size == per_gpu == total // 8
@@ -152,3 +153,29 @@ def test_runner_builds_from_a_config(tmp_path):
     assert type(runner.model.backbone).__name__ == 'RegNetY'
     hooks = [type(h).__name__ for h in runner.hooks]
     assert hooks.index('PreciseBNHook') < hooks.index('CheckpointHook')
+
+
+@pytest.mark.slow
+def test_mmpretrains_get_flops_tool_reads_our_config():
+    """MMPretrain's own tools/analysis_tools/get_flops.py (as installed): its params and
+    flops (multiply-adds; backbone and neck, at 224) are the analytic ones."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    tool = (Path(importlib.util.find_spec('mmpretrain').submodule_search_locations[0])
+            / '.mim' / 'tools' / 'analysis_tools' / 'get_flops.py')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]),
+        OMP_NUM_THREADS='1')
+    result = subprocess.run(
+        [sys.executable, str(tool), str(CONFIG_DIR / 'regnetx-400mf_8xb128_in1k.py'),
+         '--shape', '224'], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    params = re.search(r'Params: ([\d.]+)M', result.stdout)
+    flops = re.search(r'Flops: ([\d.]+)G', result.stdout)
+    assert params and flops, result.stdout[-2000:]
+    report = complexity(preset_spec('regnetx_400mf'), img_size=224, num_classes=0)
+    assert float(params[1]) == pytest.approx(report.params / 1e6, abs=0.001)
+    assert float(flops[1]) == pytest.approx(report.flops / 1e9, rel=0.02)

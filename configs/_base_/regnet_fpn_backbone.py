@@ -7,7 +7,7 @@ regnet_fpn_backbone = dict(
     _delete_=True,          # replace the inherited backbone and its pretrained init
     type=None,              # 'RegNetX' / 'RegNetY': set per config
     arch=None,              # preset name: set per config
-    out_indices=(1, 2, 3, 4),   # C2..C5 (ours: 0 = stem, 1..4 = stages)
+    out_indices=(0, 1, 2, 3),   # C2..C5: stages 1..4, numbered as MMDetection's RegNet
     frozen_stages=1,        # stem and stage 1 frozen, as MMDetection's RegNet configs
     norm_cfg=dict(type='BN', requires_grad=True),
     norm_eval=True,         # BN statistics stay those of the ImageNet checkpoint

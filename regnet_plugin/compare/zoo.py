@@ -109,7 +109,7 @@ def model_entry(name: str) -> ModelEntry:
         family = preset.split('_')[0]
         backbone_type = 'RegNetY' if family == 'regnety' else 'RegNetX'
         return ModelEntry(name, family, DEFAULT_RESOLUTION,
-                          # default out_indices: the last stage (0 is the stem there)
+                          # default out_indices: the last stage
                           backbone=dict(type=backbone_type, arch=preset),
                           preset=preset,
                           description=f'regnet_plugin {backbone_type} arch={preset}',

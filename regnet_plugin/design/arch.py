@@ -105,7 +105,8 @@ def parse_arch(arch: str | Sequence[str] | Mapping[str, Any] | AnyNetSpec | RegN
                ) -> Arch:
     """Any accepted architecture description -> ``Arch`` (see module doc).
 
-    Unknown preset names raise ValueError listing valid ones with the closest.
+    Unknown preset names raise ValueError listing valid ones with the closest; an
+    arch of another type raises TypeError.
     """
     if isinstance(arch, AnyNetSpec):
         return Arch(arch)
@@ -135,7 +136,7 @@ def parse_arch(arch: str | Sequence[str] | Mapping[str, Any] | AnyNetSpec | RegN
         if len(arch) == 1:
             return parse_arch(arch[0])
         return arch_from_mapping(parse_key_values(arch))
-    raise ValueError(f'cannot read architecture {arch!r}: give a preset name, a JSON '
+    raise TypeError(f'cannot read architecture {arch!r}: give a preset name, a JSON '
                      f'object, key=value pairs, a dict, an AnyNetSpec or RegNetParams')
 
 

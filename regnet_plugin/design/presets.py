@@ -5,11 +5,14 @@ X/Y are named as MMPretrain/MMDetection name theirs: ``regnetx_400mf``,
 Girshick, CVPR 2021) is ClassyVision's RegNetZ-500MF and RegNetZ-4GF, as timm's
 ``regnetz_005``, ``regnetz_040`` and ``regnetz_040_h`` (the last with a 1536-wide head
 conv): ``regnetz_500mf``, ``regnetz_4gf``, ``regnetz_4gf_h``.
+``get_preset`` also takes the paper's, timm's and torchvision's names for them
+(``PRESET_ALIASES``).
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 
 from ..validate import check_str
 from .regnet import RegNetParams
@@ -84,8 +87,56 @@ ALL_PRESET_NAMES: tuple[str, ...] = tuple(ALL_PRESETS)
 
 def preset_family(name: str) -> str:
     """'regnetx', 'regnety' or 'regnetz' (unknown names: ValueError)."""
-    get_preset(name)
-    return _normalise(name).split('_')[0]
+    return resolve_preset(name)[0].split('_')[0]
+
+
+class UnknownPresetError(ValueError, AssertionError):
+    """An arch name that is no preset. A ``ValueError`` like every bad value here, and
+    also an ``AssertionError``: MMPretrain's and MMDetection's ``RegNet`` assert on
+    unknown arch names, so code (and their unit tests) written against them still
+    catches it when our backbones are dropped in."""
+
+
+def _size_token(size: str, style: str) -> str:
+    """'4.0gf' as timm ('040') or torchvision ('4gf', '1_6gf') spell it."""
+    value = float(size[:-2]) * (1 if size.endswith('mf') else 1000)
+    if style == 'timm':                  # hundreds of MF, three digits: 1.6GF -> 016
+        return f'{round(value / 100):03d}'
+    return size.replace('.0gf', 'gf').replace('.', '_')
+
+
+#: timm's names of the RegNetZ presets.
+_TIMM_REGNETZ = {'regnetz_005': 'regnetz_500mf', 'regnetz_040': 'regnetz_4gf',
+                 'regnetz_040_h': 'regnetz_4gf_h'}
+#: torchvision's RegNet models (torchvision.models.regnet_{x,y}_*); their widths follow
+#: torchvision's rounding, so these names imply ``width_rounding='torchvision'``.
+_TORCHVISION_SIZES = ('400mf', '800mf', '1.6gf', '3.2gf', '8.0gf', '16gf', '32gf')
+
+
+def _build_aliases() -> dict[str, tuple[str, str]]:
+    """Every accepted spelling (normalised) -> (preset name, width rounding).
+
+    Ours and MMPretrain/MMDetection's (``regnetx_4.0gf``), the paper's
+    (``RegNetX-4.0GF``, normalised to ours), timm's (``regnetx_040``) and
+    torchvision's (``regnet_x_4gf`` style, for the sizes torchvision has).
+    """
+    aliases = {}
+    for name in PRESET_NAMES:
+        family, size = name.split('_')
+        aliases[name] = (name, 'pycls')
+        aliases[f'{family}_{_size_token(size, "timm")}'] = (name, 'pycls')
+        if size in _TORCHVISION_SIZES:
+            tv_name = f'regnet_{family[-1]}_{_size_token(size, "torchvision")}'
+            aliases[tv_name] = (name, 'torchvision')
+    for name in REGNETZ_PRESET_NAMES:
+        aliases[name] = (name, 'pycls')
+    aliases.update({timm: (ours, 'pycls') for timm, ours in _TIMM_REGNETZ.items()})
+    return aliases
+
+
+PRESET_ALIASES: dict[str, tuple[str, str]] = _build_aliases()
+_SIZE_RE = re.compile(r'(?P<family>regnet_?[xy])[_]?(?P<value>\d+(?:[._]\d+)?)'
+                      r'(?P<unit>mf|gf)')
 
 
 def _normalise(name: str) -> str:
@@ -95,23 +146,61 @@ def _normalise(name: str) -> str:
     return check_str('preset name', name).strip().lower().replace('-', '_')
 
 
-def get_preset(name: str) -> RegNetParams:
-    """The preset's RegNet parameters; unknown names list the valid ones."""
-    key = _normalise(name)
-    if key in ALL_PRESETS:
-        return ALL_PRESETS[key]
+def _suggestion(key: str) -> str | None:
+    """The preset a mistyped name most likely means: the same family and size written
+    another way ('regnety_4gf' -> 'regnety_4.0gf'), else the closest spelling."""
+    match = _SIZE_RE.fullmatch(key)
+    if match:
+        family = match['family'].replace('_', '')
+        value = float(match['value'].replace('_', '.'))
+        for name in PRESET_NAMES:
+            fam, size = name.split('_')
+            if fam == family and size[-2:] == match['unit'] \
+                    and float(size[:-2]) == value:
+                return name
     close = difflib.get_close_matches(key, ALL_PRESET_NAMES, n=1, cutoff=0.5)
-    hint = f" Did you mean '{close[0]}'?" if close else ''
-    raise ValueError(f'unknown RegNet preset {name!r}.{hint} '
-                     f'Valid presets: {", ".join(ALL_PRESET_NAMES)}')
+    return close[0] if close else None
+
+
+def resolve_preset(name: str) -> tuple[str, str]:
+    """Any accepted spelling -> (our preset name, the width rounding it implies).
+
+    Unknown names raise :class:`UnknownPresetError` with the most likely preset.
+    """
+    key = _normalise(name)
+    if key in PRESET_ALIASES:
+        return PRESET_ALIASES[key]
+    hint = _suggestion(key)
+    hint = f" Did you mean '{hint}'?" if hint else ''
+    raise UnknownPresetError(
+        f'unknown RegNet preset {name!r}.{hint} Valid presets: '
+        f'{", ".join(ALL_PRESET_NAMES)} '
+        f"(also spelled as in the paper 'RegNetX-4.0GF', timm 'regnetx_040' or "
+        f"torchvision 'regnet_x_1_6gf')")
+
+
+def get_preset(name: str) -> RegNetParams:
+    """The preset's RegNet parameters; unknown names list the valid ones.
+
+    torchvision's names give torchvision's width rounding (its checkpoints need it).
+    """
+    preset, rounding = resolve_preset(name)
+    params = ALL_PRESETS[preset]
+    return params if rounding == 'pycls' else dataclasses.replace(
+        params, width_rounding=rounding)
 
 
 def is_preset(name: str) -> bool:
-    """Whether ``name`` is a preset's name, any family (TypeError if not a string)."""
-    return _normalise(name) in ALL_PRESETS
+    """Whether ``name`` names a preset, any family and spelling (TypeError if not a
+    string)."""
+    return _normalise(name) in PRESET_ALIASES
 
 
-def preset_spec(name: str, width_rounding: str = 'pycls') -> AnyNetSpec:
+def preset_spec(name: str, width_rounding: str | None = None) -> AnyNetSpec:
     """The preset's AnyNetSpec, its widths rounded as ``width_rounding`` says
-    (``'pycls'``: the paper's; ``'torchvision'``: torchvision's, to fit its checkpoints)."""
-    return dataclasses.replace(get_preset(name), width_rounding=width_rounding).to_spec()
+    (``'pycls'``: the paper's; ``'torchvision'``: torchvision's, to fit its checkpoints;
+    None: what the name implies, i.e. torchvision's for torchvision's names)."""
+    params = get_preset(name)
+    if width_rounding is not None:
+        params = dataclasses.replace(params, width_rounding=width_rounding)
+    return params.to_spec()

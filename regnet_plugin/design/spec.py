@@ -37,18 +37,21 @@ def check_index(name: str, value: Any, low: int, high: int) -> int:
 
 
 def check_out_indices(out_indices: Any, num_stages: int) -> tuple[int, ...]:
-    """Feature indices as our backbones number them: 0 the stem, 1..num_stages the
-    stages, negative from the end; None means the last stage. Returned non-negative;
-    they must increase without repeats (the order features are computed in)."""
+    """Stage indices as MMPretrain's and MMDetection's RegNet/ResNet number them:
+    0..num_stages-1 are stages 1..num_stages (C2..C5 for a 4-stage RegNet), negative
+    from the end; None means the last stage. Returned non-negative; they must increase
+    without repeats (the order features are computed in). The stem is not a stage: the
+    backbones return it with ``out_stem=True``."""
     n = num_stages
     if out_indices is None:
-        return (n,)
+        return (n - 1,)
     if not isinstance(out_indices, Iterable) or isinstance(out_indices, str):
         out_indices = (out_indices,)
-    indices = [check_index(f'out_indices entry (0 = stem, 1..{n} = stages)', index,
-                           -(n + 1), n) % (n + 1) for index in out_indices]
+    indices = [check_int(f'out_indices entry (0..{n - 1} = stages 1..{n}; '
+                         f'the stem: out_stem=True)', index, -n, n - 1) % n
+               for index in out_indices]
     if not indices:
-        raise ValueError(f'out_indices must not be empty; valid entries 0..{n}')
+        raise ValueError(f'out_indices must not be empty; valid entries 0..{n - 1}')
     if len(set(indices)) != len(indices) or indices != sorted(indices):
         raise ValueError(f'out_indices must be increasing without repeats, '
                          f'got {tuple(out_indices)}')
@@ -201,13 +204,16 @@ class AnyNetSpec:
         return [s.width for s in self.stages for _ in range(s.depth)]
 
     # -- serialisation ---------------------------------------------------
-    def feature_channels(self, out_indices: Any = None) -> tuple[int, ...]:
+    def feature_channels(self, out_indices: Any = None,
+                         out_stem: bool = False) -> tuple[int, ...]:
         """Channels of the features a backbone of this spec returns for ``out_indices``
-        (see :func:`check_out_indices`): what a neck's ``in_channels`` must be."""
-        channels = [self.stem_width] + self.widths
+        (stages, see :func:`check_out_indices`) and ``out_stem`` (the stem first): what
+        a neck's ``in_channels`` must be."""
+        channels = list(self.widths)
         if self.head_width:                 # the head conv runs on the last stage
             channels[-1] = self.head_width
-        return tuple(channels[i] for i in check_out_indices(out_indices, self.num_stages))
+        stages = tuple(channels[i] for i in check_out_indices(out_indices, self.num_stages))
+        return ((self.stem_width,) if out_stem else ()) + stages
 
     @property
     def out_width(self) -> int:

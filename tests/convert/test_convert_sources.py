@@ -151,7 +151,7 @@ def test_mmdet_backbone_and_detector_keys(tmp_path):
     for key, value in neck.items():
         assert torch.equal(checkpoint['state_dict'][key], value)
     backbone = MMDET_MODELS.build(dict(checkpoint['meta']['regnet_plugin']['backbone'],
-                                       out_indices=(1, 2, 3, 4)))
+                                       out_indices=(0, 1, 2, 3)))
     backbone.load_state_dict({k[len('backbone.'):]: v
                               for k, v in checkpoint['state_dict'].items()
                               if k.startswith('backbone.')}, strict=True)

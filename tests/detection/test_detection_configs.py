@@ -82,7 +82,7 @@ def test_config_keeps_mmdetections_regnet_recipe(configs, path):
     backbone = cfg.model.backbone
     assert backbone.type == backbone_type(name['arch'])
     assert backbone.arch == name['arch']
-    assert backbone.out_indices == (1, 2, 3, 4)
+    assert backbone.out_indices == (0, 1, 2, 3)
     assert backbone.frozen_stages == 1 and backbone.norm_eval is True
     # ImageNet init from a converted classifier checkpoint, named after the preset
     assert backbone.init_cfg == dict(type='Pretrained', prefix='backbone.',
@@ -123,7 +123,8 @@ def test_config_builds_and_fpn_takes_the_backbones_channels(configs, path):
     register_all_modules(init_default_scope=True)
     model = MODELS.build(copy.deepcopy(configs[path].model))  # building edits the cfg
     assert type(model).__name__ == DETECTORS[path.parent.name][1]
-    assert type(model.backbone).__name__ == configs[path].model.backbone.type
+    # in an MMDetection config, type='RegNetX' is our RegNetX with MMDetection's defaults
+    assert type(model.backbone).__name__ == 'Det' + configs[path].model.backbone.type
     assert list(model.neck.in_channels) == list(model.backbone.out_channels)
     # frozen stem and stage 1, trainable from stage 2 on
     assert not any(p.requires_grad for p in model.backbone.stem.parameters())
@@ -157,19 +158,68 @@ def test_only_the_backbone_differs_from_mmdetections_config(configs, ours, their
 
 @pytest.mark.parametrize('arch', ['regnetx_400mf', 'regnetx_3.2gf', 'regnety_200mf',
                                   'regnety_4.0gf'])
-@pytest.mark.parametrize('out_indices', [(1, 2, 3, 4), (0, 2, 4), (2, 3, -1)])
-def test_feature_channels_match_the_built_backbone(arch, out_indices):
+@pytest.mark.parametrize('out_indices,out_stem', [((0, 1, 2, 3), False), ((1, 3), True),
+                                                  ((1, 2, -1), False)])
+def test_feature_channels_match_the_built_backbone(arch, out_indices, out_stem):
+    import torch
+
     from regnet_plugin.models import RegNetX, RegNetY
 
     backbone = (RegNetY if arch.startswith('regnety') else RegNetX)(
-        arch, out_indices=out_indices)
-    assert tuple(feature_channels(arch, out_indices)) == backbone.out_channels
-    if out_indices == (1, 2, 3, 4):
-        assert tuple(fpn_in_channels(arch)) == backbone.out_channels
+        arch, out_indices=out_indices, out_stem=out_stem)
+    with torch.no_grad():
+        features = backbone.eval()(torch.zeros(1, 3, 32, 32))
+    channels = tuple(f.shape[1] for f in features)
+    assert tuple(feature_channels(arch, out_indices, out_stem)) == channels
+    assert backbone.out_channels == channels
+    if out_indices == (0, 1, 2, 3):
+        assert tuple(fpn_in_channels(arch)) == channels
 
 
 def test_feature_channels_reject_out_of_range_indices():
-    with pytest.raises(ValueError, match='out of range'):
-        feature_channels('regnetx_400mf', (1, 5))
+    with pytest.raises(ValueError, match=r'out_indices entry .* in \[-4, 3\], got 4'):
+        feature_channels('regnetx_400mf', (1, 4))
     with pytest.raises(ValueError, match='unknown RegNet preset'):
         fpn_in_channels('regnetx_3.2GFF')
+
+
+@pytest.mark.slow
+def test_mmdetections_get_flops_tool_reads_our_config(tiny_coco):
+    """MMDetection's own tools/analysis_tools/get_flops.py (as installed) on one of our
+    configs: it builds the detector and counts a real image of a (tiny) dataset."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    tool = (Path(importlib.util.find_spec('mmdet').submodule_search_locations[0])
+            / '.mim' / 'tools' / 'analysis_tools' / 'get_flops.py')
+    config = REPO / 'configs' / 'retinanet' / 'retinanet_regnetx-3.2gf_fpn_1x_coco.py'
+    options = [f"val_dataloader.dataset.data_root={tiny_coco['root']}",
+               f"val_dataloader.dataset.ann_file={tiny_coco['ann_file']}",
+               f"val_dataloader.dataset.data_prefix.img={tiny_coco['images']}/",
+               'val_dataloader.dataset.pipeline.1.scale=(128,128)',
+               'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False']
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]),
+        OMP_NUM_THREADS='1')
+    result = subprocess.run([sys.executable, str(tool), str(config), '--num-images', '1',
+                             '--cfg-options', *options], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    params = re.search(r'Params: ([\d.]+)M', result.stdout)
+    flops = re.search(r'Flops: ([\d.]+)G', result.stdout)
+    assert params and flops, result.stdout[-2000:]
+    # RetinaNet + RegNetX-3.2GF: 3.85M backbone (frozen ones included) + FPN + head
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    import regnet_plugin  # noqa: F401
+    with torch.device('meta'), DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(Config.fromfile(str(config)).model)
+    assert float(params[1]) == pytest.approx(
+        sum(p.numel() for p in model.parameters()) / 1e6, abs=0.001)
+    assert float(flops[1]) > 0
+

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from regnet_plugin.design import complexity
-from regnet_plugin.models import RegNetX, RegNetY, XBlock
+from regnet_plugin.models import AnyNet, RegNetX, RegNetY, XBlock
 
 SMALL = 'regnety_200mf'   # stages: depths 1, 1, 4, 7; widths 24, 56, 152, 368
 
@@ -42,7 +42,9 @@ def randomize_norm_stats(model: nn.Module, seed: int = 0) -> None:
 
 
 def make_small(**kwargs) -> RegNetY:
+    """Seeded, initialised; bn3 not zeroed (unless asked), so every branch computes."""
     torch.manual_seed(0)
+    kwargs.setdefault('zero_init_residual', False)
     model = RegNetY(SMALL, **kwargs)
     model.init_weights()
     return model
@@ -54,12 +56,12 @@ def test_default_output_is_tuple_of_last_stage():
     out = model(torch.randn(2, 3, 64, 64))
     assert isinstance(out, tuple) and len(out) == 1
     assert out[0].shape == (2, 368, 2, 2)
-    assert model.out_indices == (4,) and model.out_channels == (368,)
+    assert model.out_indices == (3,) and model.out_channels == (368,)
 
 
 @pytest.mark.parametrize('size', [(64, 64), (97, 130)])
 def test_all_out_indices_shapes_and_strides(size):
-    model = make_small(out_indices=(0, 1, 2, 3, 4)).eval()
+    model = make_small(out_indices=(0, 1, 2, 3), out_stem=True).eval()
     with torch.no_grad():
         outs = model(torch.randn(1, 3, *size))
     parts = complexity(model.spec, img_size=size, num_classes=0).parts
@@ -78,9 +80,11 @@ def test_all_out_indices_shapes_and_strides(size):
 
 def test_negative_and_int_out_indices():
     with torch.device('meta'):
-        assert RegNetX('regnetx_400mf', out_indices=(-2, -1)).out_indices == (3, 4)
-        model = RegNetX('regnetx_400mf', out_indices=(1, 2, 3, 4))
-        assert RegNetX('regnetx_400mf', out_indices=2).out_channels == (64,)
+        assert RegNetX('regnetx_400mf', out_indices=(-2, -1)).out_indices == (2, 3)
+        model = RegNetX('regnetx_400mf', out_indices=(0, 1, 2, 3))
+        assert RegNetX('regnetx_400mf', out_indices=1).out_channels == (64,)
+        assert RegNetX('regnetx_400mf', out_indices=1, out_stem=True).out_channels == \
+            (32, 64)
     assert model.out_channels == (32, 64, 160, 384)
 
 
@@ -155,16 +159,23 @@ def test_group_norm_and_sync_bn_build_and_run():
 
 
 # -- training options --------------------------------------------------------------
-def test_with_cp_gives_the_same_output_and_grads(monkeypatch):
-    from regnet_plugin.models import anynet
+def _count_checkpoints(monkeypatch) -> list:
+    """Record every torch.utils.checkpoint.checkpoint call (ours and the toolboxes')."""
+    import torch.utils.checkpoint as cp
     calls = []
-    original = anynet.checkpoint.checkpoint
+    original = cp.checkpoint
 
     def counting_checkpoint(*args, **kwargs):
         calls.append(args[0])
+        kwargs.setdefault('use_reentrant', False)   # MMDetection passes none
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(anynet.checkpoint, 'checkpoint', counting_checkpoint)
+    monkeypatch.setattr(cp, 'checkpoint', counting_checkpoint)
+    return calls
+
+
+def test_with_cp_gives_the_same_output_and_grads(monkeypatch):
+    calls = _count_checkpoints(monkeypatch)
     x = torch.randn(2, 3, 32, 32)
     grads = []
     outputs = []
@@ -180,6 +191,28 @@ def test_with_cp_gives_the_same_output_and_grads(monkeypatch):
     for name in grads[0]:
         torch.testing.assert_close(grads[0][name], grads[1][name],
                                    msg=f'gradient of {name} differs with with_cp')
+
+
+@pytest.mark.parametrize('frozen_stages', [-1, 1])
+def test_with_cp_checkpoints_the_blocks_mmdetections_regnet_does(monkeypatch,
+                                                                 frozen_stages):
+    """Per block, as MMDetection's RegNet: with frozen_stages=1 (every detection config)
+    stage 2's first block sees a frozen input and is not checkpointed; the other 20 of
+    RegNetX-400MF's 22 blocks are (deciding per stage lost all of stage 2: 19)."""
+    from mmdet.models.backbones import RegNet as MMDetRegNet
+
+    from regnet_plugin.models import DetRegNetX
+    calls = _count_checkpoints(monkeypatch)
+    x = torch.randn(1, 3, 32, 32)
+    counts = []
+    for cls in (MMDetRegNet, DetRegNetX):
+        torch.manual_seed(0)
+        model = cls('regnetx_400mf', frozen_stages=frozen_stages, with_cp=True)
+        model.train()           # (MMDetection's ResNet.train returns None)
+        del calls[:]
+        model(x)
+        counts.append(len(calls))
+    assert counts[0] == counts[1] == (22 if frozen_stages == -1 else 20)
 
 
 def test_drop_path_rates_increase_linearly():
@@ -204,7 +237,7 @@ def test_drop_path_rates_increase_linearly():
 
 
 def test_default_init_is_pycls_kaiming():
-    model = make_small(zero_init_last_bn=False)
+    model = make_small(zero_init_residual=False)
     conv = model.stage4.block2.conv1           # 368 -> 368 1x1: 135k weights
     expected_std = math.sqrt(2.0 / (conv.out_channels * 1 * 1))
     assert conv.weight.mean().item() == pytest.approx(0.0, abs=expected_std * 0.02)
@@ -220,8 +253,16 @@ def test_default_init_is_pycls_kaiming():
                        torch.zeros_like(model.stage1.block1.se.fc1.bias))
 
 
-def test_zero_init_last_bn():
-    model = make_small(zero_init_last_bn=True)
+@pytest.mark.parametrize('kwargs', [{}, dict(zero_init_residual=True),
+                                    dict(zero_init_last_bn=True)])
+def test_zero_init_residual_is_the_default(kwargs):
+    """As MMPretrain's and MMDetection's RegNet (zero_init_last_bn: our older name);
+    AnyNet keeps pycls' default (no zero init), which the studies train with."""
+    assert not AnyNet(SMALL).zero_init_residual
+    torch.manual_seed(0)
+    model = RegNetY(SMALL, **kwargs)
+    assert model.zero_init_residual
+    model.init_weights()
     for block in (m for m in model.modules() if isinstance(m, XBlock)):
         assert torch.count_nonzero(block.bn3.weight) == 0
         assert torch.equal(block.bn2.weight, torch.ones_like(block.bn2.weight))
@@ -242,7 +283,7 @@ def test_pretrained_init_cfg_loads_through_mmengine(tmp_path):
 
 # -- inference -----------------------------------------------------------------------
 def test_channels_last_matches_contiguous():
-    model = make_small(out_indices=(0, 2, 4))
+    model = make_small(out_indices=(1, 3), out_stem=True)
     randomize_norm_stats(model)
     model.eval()
     x = torch.randn(2, 3, 64, 64)
@@ -258,9 +299,9 @@ def test_channels_last_matches_contiguous():
 
 
 def test_channels_last_option():
-    reference = make_small(out_indices=(0, 4))
+    reference = make_small(out_stem=True)
     randomize_norm_stats(reference)
-    model = make_small(out_indices=(0, 4), channels_last=True)
+    model = make_small(out_stem=True, channels_last=True)
     model.load_state_dict(reference.state_dict())
     assert model.stage2.block1.conv2.weight.is_contiguous(memory_format=torch.channels_last)
     assert not reference.stage2.block1.conv2.weight.is_contiguous(
@@ -300,7 +341,7 @@ def test_every_bn_is_registered_right_after_its_conv():
 @pytest.mark.parametrize('cls, arch', [(RegNetX, 'regnetx_200mf'), (RegNetY, SMALL)])
 def test_fuse_conv_bn_keeps_outputs(cls, arch):
     torch.manual_seed(0)
-    model = cls(arch, out_indices=(0, 1, 4), frozen_stages=1)
+    model = cls(arch, out_indices=(0, 3), out_stem=True, frozen_stages=1)
     model.init_weights()
     randomize_norm_stats(model)
     model.eval()
@@ -374,7 +415,7 @@ def test_same_function_as_torchvision(ours_cls, preset, init_params):
     randomize_norm_stats(tv)
     state = {torchvision_to_ours(k): v for k, v in tv.state_dict().items()
              if not k.startswith('fc.')}
-    ours = ours_cls(preset, width_rounding='torchvision', out_indices=(1, 2, 3, 4))
+    ours = ours_cls(preset, width_rounding='torchvision', out_indices=(0, 1, 2, 3))
     ours.load_state_dict(state, strict=True)
     tv.eval()
     ours.eval()

@@ -1,6 +1,7 @@
 """Configs find our backbones by ``type=`` in MMPretrain and MMDetection (with or
-without a default scope), the toolboxes' own ``RegNet`` stays theirs, and a full
-MMPretrain classifier has exactly the analytic parameter count."""
+without a default scope), each toolbox's configs get that toolbox's RegNet defaults,
+the toolboxes' own ``RegNet`` stays theirs, and a full MMPretrain classifier has
+exactly the analytic parameter count."""
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,12 @@ from mmengine.registry import DefaultScope
 
 import regnet_plugin  # noqa: F401  (registers our models)
 from regnet_plugin.design import complexity, get_preset
-from regnet_plugin.models import AnyNet, RegNetX, RegNetY
+from regnet_plugin.models import AnyNet, DetAnyNet, DetRegNetX, DetRegNetY, RegNetX, RegNetY
+
+#: What ``type=`` finds in each toolbox's registry: MMDetection's gets the variants with
+#: its RegNet's defaults.
+EXPECTED = {'mmpretrain': {'AnyNet': AnyNet, 'RegNetX': RegNetX, 'RegNetY': RegNetY},
+            'mmdet': {'AnyNet': DetAnyNet, 'RegNetX': DetRegNetX, 'RegNetY': DetRegNetY}}
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -34,12 +40,30 @@ def test_build_from_each_toolbox_registry(scope):
     with torch.device('meta'):
         model = registry.build(dict(type='RegNetY', arch='regnety_400mf'))
         x = registry.build(dict(type='RegNetX', arch='regnetx_3.2gf',
-                                out_indices=(1, 2, 3, 4)))
+                                out_indices=(0, 1, 2, 3)))
         anynet = registry.build(dict(type='AnyNet', arch=dict(depths=[1, 1], widths=[32, 64],
                                                                group_widths=[8, 8])))
-    assert type(model) is RegNetY and model.spec == get_preset('regnety_400mf').to_spec()
-    assert type(x) is RegNetX and x.out_channels == (96, 192, 432, 1008)
-    assert type(anynet) is AnyNet and anynet.out_channels == (64,)
+    expected = EXPECTED[scope]
+    assert type(model) is expected['RegNetY']
+    assert model.spec == get_preset('regnety_400mf').to_spec()
+    assert type(x) is expected['RegNetX'] and x.out_channels == (96, 192, 432, 1008)
+    assert type(anynet) is expected['AnyNet']
+
+
+@pytest.mark.parametrize('scope', ['mmpretrain', 'mmdet'])
+def test_each_toolbox_gets_its_own_regnet_defaults(scope):
+    """The defaults of the toolbox's own RegNet (read off its signature), for configs
+    that leave them out: MMDetection's (0, 1, 2, 3) and norm_eval=True, MMPretrain's
+    (3,) and False; zero_init_residual=True in both."""
+    import inspect
+    registry = _registries()[scope]
+    theirs = inspect.signature(registry.get('RegNet').__init__).parameters
+    with torch.device('meta'):
+        ours = registry.build(dict(type='RegNetX', arch='regnetx_400mf'))
+    assert ours.out_indices == tuple(theirs['out_indices'].default)
+    assert ours.norm_eval is theirs['norm_eval'].default
+    assert ours.zero_init_residual is theirs['zero_init_residual'].default is True
+    assert ours.style == theirs['style'].default
 
 
 @pytest.mark.parametrize('default_scope', ['mmpretrain', 'mmdet'])
@@ -49,13 +73,14 @@ def test_build_under_default_scope(default_scope):
         for registry in registries.values():
             with torch.device('meta'):
                 model = registry.build(dict(type='RegNetY', arch='regnety_400mf'))
-            assert type(model) is RegNetY
+            # the default scope decides which toolbox's registry (and defaults) serve
+            assert type(model) is EXPECTED[default_scope]['RegNetY']
         # explicitly scoped types work from the other toolbox too
         other = 'mmdet' if default_scope == 'mmpretrain' else 'mmpretrain'
         with torch.device('meta'):
             scoped = registries[default_scope].build(
                 dict(type=f'{other}.RegNetX', arch='regnetx_400mf'))
-        assert type(scoped) is RegNetX
+        assert type(scoped) is EXPECTED[other]['RegNetX']
 
 
 def test_toolboxes_keep_their_own_regnet():
@@ -64,10 +89,9 @@ def test_toolboxes_keep_their_own_regnet():
     registries = _registries()
     assert registries['mmpretrain'].get('RegNet') is MMPretrainRegNet
     assert registries['mmdet'].get('RegNet') is MMDetRegNet
-    for registry in registries.values():
-        assert registry.get('RegNetX') is RegNetX
-        assert registry.get('RegNetY') is RegNetY
-        assert registry.get('AnyNet') is AnyNet
+    for scope, registry in registries.items():
+        for name, cls in EXPECTED[scope].items():
+            assert registry.get(name) is cls
     registry = registries['mmpretrain']
     with torch.device('meta'):
         theirs = registry.build(dict(type='RegNet', arch='regnetx_400mf'))
@@ -115,7 +139,7 @@ def test_mmdet_fpn_from_backbone_out_channels():
     """Necks are configured from the backbone's out_channels."""
     from mmdet.registry import MODELS
     backbone = MODELS.build(dict(type='RegNetX', arch='regnetx_400mf',
-                                 out_indices=(1, 2, 3, 4), frozen_stages=1,
+                                 out_indices=(0, 1, 2, 3), frozen_stages=1,
                                  norm_cfg=dict(type='BN', requires_grad=False),
                                  norm_eval=True))
     neck = MODELS.build(dict(type='FPN', in_channels=list(backbone.out_channels),

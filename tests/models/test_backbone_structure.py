@@ -106,7 +106,7 @@ def test_anynet_accepts_spec_dict_and_lists():
         # a bottleneck (b = 2) 3-stage AnyNet: out_indices default to its last stage
         small = AnyNet(dict(depths=[1, 2, 1], widths=[32, 64, 128],
                             bottleneck_ratios=2, group_widths=[4, 8, 16]))
-    assert small.out_indices == (3,)
+    assert small.out_indices == (2,)
     assert small.stage2.block1.conv2.out_channels == 32
     assert small.stage2.block1.conv2.groups == 4
     assert trainable_params(small) == complexity(small.spec, num_classes=0).params

@@ -24,7 +24,7 @@ _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['regnet_plugin'], allow_failed_imports=False)
 model = dict(
     backbone=dict(_delete_=True, type='RegNetX', arch='regnetx_400mf',
-                  out_indices=(1, 2, 3, 4), frozen_stages=1,
+                  out_indices=(0, 1, 2, 3), frozen_stages=1,
                   norm_cfg=dict(type='BN', requires_grad=True), norm_eval=True,
                   init_cfg=None),
     neck=dict(in_channels=[32, 64, 160, 384]))

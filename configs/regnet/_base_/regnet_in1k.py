@@ -20,8 +20,10 @@ NUM_GPUS = 8
 
 model = dict(
     type='ImageClassifier',
-    # type/arch come from the per-preset config
-    backbone=dict(type=None, arch=None),
+    # type/arch come from the per-preset config. pycls initialises every block's last
+    # BN gamma to 1 (BN.ZERO_INIT_FINAL_GAMMA = False); RegNetX/RegNetY default to the
+    # toolboxes' zero init, so the paper's regime says so explicitly.
+    backbone=dict(type=None, arch=None, zero_init_residual=False),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
