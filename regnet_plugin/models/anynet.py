@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..design.arch import arch_to_spec
-from ..design.presets import PRESET_NAMES, PRESETS, resolve_preset
+from ..design.presets import ALL_PRESETS, PRESET_NAMES, preset_family, resolve_preset
 from ..design.regnet import WIDTH_ROUNDINGS, RegNetParams
 from ..design.spec import AnyNetSpec, check_out_indices
 from ..validate import (MAX_IMG_SIZE, MAX_WIDTH, check_bool, check_choice, check_int,
@@ -454,12 +454,12 @@ class RegNetX(AnyNet):
         own = [p for p in PRESET_NAMES if p.startswith(self.family + '_')]
         if isinstance(arch, str):
             name, rounding = resolve_preset(arch)
-            params = PRESETS[name]
-            family = 'regnety' if params.se_ratio else 'regnetx'
+            params = ALL_PRESETS[name]
+            family = preset_family(name)
             if family != self.family:
+                use = {'regnetx': 'RegNetX', 'regnety': 'RegNetY'}.get(family, 'AnyNet')
                 raise ValueError(
-                    f'{cls_name} got {arch!r}, a {family} preset; use '
-                    f'{"RegNetY" if family == "regnety" else "RegNetX"} for it. '
+                    f'{cls_name} got {arch!r}, a {family} preset; use {use} for it. '
                     f'{cls_name} presets: {", ".join(own)}')
             return dataclasses.replace(params, se_ratio=self._se_ratio,
                                        width_rounding=self._width_rounding or rounding)

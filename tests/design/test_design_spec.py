@@ -118,14 +118,16 @@ def test_from_lists_rejects_scalars_with_type_error():
 
 
 def test_feature_channels_follow_the_backbone_numbering():
-    """0 = stem, 1..4 = stages, negative from the end, None = last stage; RegNetX-3.2GF's
-    stage widths are the paper's 96, 192, 432, 1008 after a 32-wide stem."""
+    """MMPretrain/MMDetection's numbering: 0..3 = stages 1..4, negative from the end,
+    None = last stage, the stem only with out_stem; RegNetX-3.2GF's stage widths are
+    the paper's 96, 192, 432, 1008 after a 32-wide stem."""
     from regnet_plugin.design import get_preset
     spec = get_preset('regnetx_3.2gf').to_spec()
-    assert spec.feature_channels((0, 1, 2, 3, 4)) == (32, 96, 192, 432, 1008)
-    assert spec.feature_channels((2, -1)) == (192, 1008)
+    assert spec.feature_channels((0, 1, 2, 3)) == (96, 192, 432, 1008)
+    assert spec.feature_channels((0, 1, 2, 3), out_stem=True) == (32, 96, 192, 432, 1008)
+    assert spec.feature_channels((1, -1)) == (192, 1008)
     assert spec.feature_channels(None) == spec.feature_channels(-1) == (1008,)
-    for bad, match in (((1, 5), r'in \[-5, 4\], got 5'), ((3, 2), 'increasing'),
+    for bad, match in (((1, 4), r'in \[-4, 3\], got 4'), ((3, 2), 'increasing'),
                        ((), 'must not be empty')):
         with pytest.raises(ValueError, match=match):
             spec.feature_channels(bad)

@@ -72,7 +72,7 @@ def test_mmpretrain_config_builds_our_backbone(tmp_path):
 def test_mmdet_config_builds_mask_rcnn_with_our_backbone(tmp_path):
     out = probe(tmp_path, MMDET_CONFIG)
     assert out['model'] == 'MaskRCNN'
-    assert out['backbone'] == 'RegNetX'
+    assert out['backbone'] == 'DetRegNetX'   # type='RegNetX' with MMDetection's defaults
     assert out['backbone_module'].startswith('regnet_plugin.')
     # FPN: 5 levels of 256 channels, strides 4..64 on a 64x64 input
     assert out['shapes'] == [[1, 256, 16, 16], [1, 256, 8, 8], [1, 256, 4, 4],
