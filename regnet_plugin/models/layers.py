@@ -4,7 +4,7 @@ that names the value and what is accepted, not later inside mmcv or in forward."
 from __future__ import annotations
 
 import inspect
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from mmcv.cnn import build_norm_layer
 from mmengine.registry import MODELS
