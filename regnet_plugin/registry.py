@@ -26,9 +26,10 @@ def register(cls: type, registry: Registry) -> type:
 
 
 # -- backbones (regnet_plugin/models) -------------------------------------
-from .models import AnyNet, DetAnyNet, DetRegNetX, DetRegNetY, RegNetX, RegNetY  # noqa
+from .models import (AnyNet, DetAnyNet, DetRegNetX, DetRegNetY, DetRegNetZ,  # noqa
+                     RegNetX, RegNetY, RegNetZ)
 
-for _backbone in (AnyNet, RegNetX, RegNetY):
+for _backbone in (AnyNet, RegNetX, RegNetY, RegNetZ):
     register(_backbone, MODELS)
 
 
@@ -45,7 +46,7 @@ except ImportError:         # MMDetection not installed: MMPretrain's defaults e
     MMDET_MODELS = None
 if MMDET_MODELS is not None:
     for _det, _base in ((DetAnyNet, AnyNet), (DetRegNetX, RegNetX),
-                        (DetRegNetY, RegNetY)):
+                        (DetRegNetY, RegNetY), (DetRegNetZ, RegNetZ)):
         register_as(_det, _base.__name__, MMDET_MODELS)
 
 # -- design-space studies (regnet_plugin/studies) --------------------------

@@ -24,7 +24,7 @@ from typing import Any, Mapping, Sequence
 from .presets import get_preset
 from .pycls_config import is_pycls_config, spec_from_pycls_config
 from .regnet import MM_ARCH_KEYS, RegNetParams
-from .spec import PART_DEFAULTS, AnyNetSpec
+from .spec import AnyNetSpec
 
 _REGNET_KEYS = tuple(f.name for f in dataclasses.fields(RegNetParams))
 _REGNET_REQUIRED = {f.name for f in dataclasses.fields(RegNetParams)
@@ -141,17 +141,4 @@ def parse_arch(arch: str | Sequence[str] | Mapping[str, Any] | AnyNetSpec | RegN
 
 
 def arch_to_spec(arch: Any) -> AnyNetSpec:
-    """The spec of ``arch`` for the torch ``AnyNet`` backbone (its only caller).
-
-    The backbone builds the paper's parts only (RegNet stem, X/Y block, plain head,
-    ReLU) until the torch side of the part registries lands; a spec naming other parts
-    (counted, sampled and converted by the design core) is refused here rather than
-    built as a different network."""
-    spec = parse_arch(arch).spec
-    other = {k: getattr(spec, k) for k, v in PART_DEFAULTS.items() if getattr(spec, k) != v}
-    if other:
-        raise ValueError(f'the AnyNet backbone builds the RegNet stem, the X/Y block and a '
-                         f'plain head with ReLU only (for now); this spec names {other}. '
-                         f'Such specs can be counted (tools/model_info.py), sampled and '
-                         f'converted, not built yet')
-    return spec
+    return parse_arch(arch).spec

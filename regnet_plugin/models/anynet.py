@@ -28,14 +28,17 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..design.arch import arch_to_spec
-from ..design.presets import ALL_PRESETS, PRESET_NAMES, preset_family, resolve_preset
+from ..design.parts import STEMS
+from ..design.presets import (ALL_PRESET_NAMES, ALL_PRESETS, REGNETZ_PRESET_NAMES,
+                              preset_family, resolve_preset)
 from ..design.regnet import WIDTH_ROUNDINGS, RegNetParams
 from ..design.spec import AnyNetSpec, check_out_indices
 from ..validate import (MAX_IMG_SIZE, MAX_WIDTH, check_bool, check_choice, check_int,
                         check_int_list, check_keys, check_mapping, check_number,
                         check_sequence)
-from .blocks import DEFAULT_NORM_CFG, PLUGIN_POSITIONS, Stem, XBlock
+from .blocks import DEFAULT_NORM_CFG, PLUGIN_POSITIONS, XBlock
 from .layers import check_layer_cfg, check_norm_cfg
+from .parts import BLOCK_MODULES, HEAD_MODULES, STEM_MODULES, set_activation
 
 #: pycls' initialisation: conv weights ~ N(0, sqrt(2 / fan_out)) (fan_out = k*k*c_out),
 #: biases 0; norm weights 1, biases 0.
@@ -191,7 +194,10 @@ class AnyNet(BaseModule):
                                            max_inclusive=False)
         self.channels_last = check_bool('channels_last', channels_last)
 
-        self.stem = Stem(spec.stem_width, self.in_channels, self.norm_cfg, self.conv_cfg)
+        # every part by its registered name (design/parts.py, models/parts.py)
+        self.block_cls = BLOCK_MODULES.get(spec.block_type)
+        self.stem = STEM_MODULES.get(spec.stem_type)(spec.stem_width, self.in_channels,
+                                                     self.norm_cfg, self.conv_cfg)
         total_blocks = spec.depth
         rates = [self.drop_path_rate * k / max(total_blocks - 1, 1)
                  for k in range(total_blocks)]
@@ -211,6 +217,10 @@ class AnyNet(BaseModule):
                     drop_path_rate=rates[k], **options))
                 w_in, k = stage.width, k + 1
             self.add_module(name, blocks)
+        # the head's conv (pycls' HEAD_W), run on the last stage; None when there is none
+        self.final_conv = HEAD_MODULES.get(spec.head_type).build(
+            w_in, spec.head_width, self.norm_cfg, self.conv_cfg)
+        set_activation(self, spec.activation)
         self._freeze_stages()
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
@@ -275,7 +285,8 @@ class AnyNet(BaseModule):
     @property
     def out_strides(self) -> dict[str, int]:
         """Stride (w.r.t. the input) of every feature, by name ('stem', 'stage1', ...)."""
-        strides, total = {'stem': 2}, 2
+        total = STEMS.get(self.spec.stem_type).stride
+        strides = {'stem': total}
         for name, stride in zip(self.stage_names, self.spec.strides):
             total *= stride
             strides[name] = total
@@ -294,8 +305,9 @@ class AnyNet(BaseModule):
 
     @property
     def feat_dim(self) -> int:
-        """Width of the last stage (MMPretrain's RegNet attribute)."""
-        return self.spec.widths[-1]
+        """Width of the last output (MMPretrain's RegNet attribute): the head conv's
+        when there is one, else the last stage's."""
+        return self.spec.out_width
 
     @property
     def stages(self) -> list[nn.Sequential]:
@@ -307,8 +319,11 @@ class AnyNet(BaseModule):
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.stem(x)
         outs = [x] if self.out_stem else []
+        last = len(self.stage_names) - 1
         for index, stage in enumerate(self.stages):
             x = stage(x)
+            if index == last and self.final_conv is not None:
+                x = self.final_conv(x)
             if index in self.out_indices:
                 outs.append(x)
         return tuple(outs)
@@ -316,6 +331,8 @@ class AnyNet(BaseModule):
     # -- training behaviour ----------------------------------------------------
     def _freeze_stages(self) -> None:
         modules = [self.stem] + self.stages
+        if self.final_conv is not None:         # frozen with the last stage
+            modules[-1] = nn.ModuleList([modules[-1], self.final_conv])
         for module in modules[:self.frozen_stages + 1]:
             module.eval()
             for param in module.parameters():
@@ -337,7 +354,8 @@ class AnyNet(BaseModule):
         if self.zero_init_residual and not pretrained:
             for stage in self.stages:
                 for block in stage:
-                    gamma = getattr(block.bn3, 'weight', None)
+                    last_bn = getattr(block, 'bn3', None) or block.bn2   # basic blocks
+                    gamma = getattr(last_bn, 'weight', None)
                     if gamma is not None:
                         nn.init.zeros_(gamma)
 
@@ -450,14 +468,14 @@ class RegNetX(AnyNet):
         return self.regnet_params.to_spec()
 
     def _regnet_params(self, arch: Any) -> RegNetParams:
-        cls_name = 'RegNetY' if self.family == 'regnety' else 'RegNetX'
-        own = [p for p in PRESET_NAMES if p.startswith(self.family + '_')]
+        cls_name = _FAMILY_CLASSES[self.family]
+        own = [p for p in ALL_PRESET_NAMES if p.startswith(self.family + '_')]
         if isinstance(arch, str):
             name, rounding = resolve_preset(arch)
             params = ALL_PRESETS[name]
             family = preset_family(name)
             if family != self.family:
-                use = {'regnetx': 'RegNetX', 'regnety': 'RegNetY'}.get(family, 'AnyNet')
+                use = _FAMILY_CLASSES[family]
                 raise ValueError(
                     f'{cls_name} got {arch!r}, a {family} preset; use {use} for it. '
                     f'{cls_name} presets: {", ".join(own)}')
@@ -495,6 +513,35 @@ class RegNetY(RegNetX):
                             max_inclusive=False)
 
 
+class RegNetZ(RegNetY):
+    """RegNetZ backbone ("Fast and Accurate Model Scaling", Dollar, Singh, Girshick,
+    CVPR 2021, Section 5): RegNet widths with the linear bottleneck block (b = 1/4, an
+    inverted bottleneck; no projection, residual only where the shape is kept), SE 1/4,
+    SiLU and a head conv. Presets as ClassyVision/timm define them: ``'regnetz_500mf'``
+    (timm ``regnetz_005``), ``'regnetz_4gf'`` (``regnetz_040``), ``'regnetz_4gf_h'``
+    (``regnetz_040_h``); their timm checkpoints convert with ``--src timm``.
+
+    Args:
+        arch: a RegNetZ preset name.
+        *args, **kwargs: the :class:`AnyNet` options (out_indices, frozen_stages, ...).
+    """
+
+    family = 'regnetz'
+    default_zero_init_residual = False    # most blocks have no residual to fall back on
+
+    def __init__(self, arch: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(arch, *args, **kwargs)
+
+    def _regnet_params(self, arch: Any) -> RegNetParams:
+        if not isinstance(arch, str):
+            raise TypeError(f'RegNetZ arch must be a RegNetZ preset name '
+                            f'({", ".join(REGNETZ_PRESET_NAMES)}), got {arch!r}')
+        return super()._regnet_params(arch)
+
+
+_FAMILY_CLASSES = {'regnetx': 'RegNetX', 'regnety': 'RegNetY', 'regnetz': 'RegNetZ'}
+
+
 class _MMDetDefaults:
     """MMDetection's RegNet defaults: every stage out (C2..C5), BN statistics frozen."""
 
@@ -510,6 +557,11 @@ class DetAnyNet(_MMDetDefaults, AnyNet):
 class DetRegNetX(_MMDetDefaults, RegNetX):
     """:class:`RegNetX` with MMDetection's RegNet defaults (``out_indices=(0, 1, 2, 3)``,
     ``norm_eval=True``): ``type='RegNetX'`` in an MMDetection config."""
+
+
+class DetRegNetZ(_MMDetDefaults, RegNetZ):
+    """:class:`RegNetZ` with MMDetection's RegNet defaults: ``type='RegNetZ'`` in an
+    MMDetection config."""
 
 
 class DetRegNetY(_MMDetDefaults, RegNetY):

@@ -47,7 +47,8 @@ def build_ours(checkpoint: dict[str, Any]) -> nn.Module:
     from mmpretrain.registry import MODELS
 
     meta = checkpoint['meta']['regnet_plugin']
-    spec_widths = meta['spec']['stages'][-1]['width']
+    from regnet_plugin.design import AnyNetSpec
+    spec_widths = AnyNetSpec.from_dict(meta['spec']).out_width   # head conv's, if any
     cfg = dict(type='ImageClassifier', backbone=dict(meta['backbone']),
                neck=dict(type='GlobalAveragePooling'))
     if meta['num_classes'] is not None:
