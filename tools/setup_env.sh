@@ -77,8 +77,8 @@ else
   log "using cached $(wheel)"
 fi
 
-log "installing mmcv, ${STACK_PINS[*]} and the plugin (editable, with test/bench extras)"
-"${PIP[@]}" install -q "$(wheel)" "${STACK_PINS[@]}" -e "$ROOT[tests,bench]" \
+log "installing mmcv, ${STACK_PINS[*]} and the plugin (editable, with test/bench/lint extras)"
+"${PIP[@]}" install -q "$(wheel)" "${STACK_PINS[@]}" -e "$ROOT[tests,bench,lint]" \
   || die "pip could not install the OpenMMLab stack"
 
 "$VENV/bin/python" - <<'PY' || die "the installed stack does not import"

@@ -45,7 +45,7 @@ from ..atomic_io import atomic_write_text, safe_name
 from ..design.fit import FIT_VERSION, fit_quantized_linear, predicted_widths
 from ..design.regnet import QUANTUM
 from . import plots
-from .bootstrap import BestValueRange, bootstrap_best_value, subsample_size
+from .bootstrap import bootstrap_best_value, subsample_size
 from .edf import (Normalization, dkw_halfwidth, effective_sample_size,
                   ks_critical_value, ks_test, normalize_over, shared_range, summarize)
 from .options import AnalysisOptions
