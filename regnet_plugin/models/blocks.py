@@ -48,7 +48,15 @@ def norm_layer(norm_cfg: Mapping[str, Any], channels: int) -> nn.Module:
 
 class Stem(nn.Module):
     """3x3 conv, stride 2, norm, ReLU: ``in_channels`` -> ``out_channels`` at half
-    resolution (the paper's simple stem, Section 3: 'stem' of AnyNet, Figure 3)."""
+    resolution (the paper's simple stem, Section 3: 'stem' of AnyNet, Figure 3).
+
+    pycls' other stems differ only in the conv's kernel and stride and an optional
+    max-pool; they are the subclasses in ``models/parts.py`` that set these three.
+    """
+
+    kernel_size: int = 3
+    stride: int = 2
+    max_pool: bool = False      # ResNet's 3x3 stride-2 max-pool after the ReLU
 
     def __init__(self, out_channels: int, in_channels: int = 3,
                  norm_cfg: Mapping[str, Any] = DEFAULT_NORM_CFG,
@@ -56,13 +64,18 @@ class Stem(nn.Module):
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
+        k = self.kernel_size
         self.conv = build_conv_layer(conv_cfg and dict(conv_cfg), in_channels,
-                                     out_channels, 3, stride=2, padding=1, bias=False)
+                                     out_channels, k, stride=self.stride, padding=k // 2,
+                                     bias=False)
         self.bn = norm_layer(norm_cfg, out_channels)
         self.relu = nn.ReLU(inplace=True)
+        if self.max_pool:
+            self.pool = nn.MaxPool2d(3, stride=2, padding=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.relu(self.bn(self.conv(x)))
+        x = self.relu(self.bn(self.conv(x)))
+        return self.pool(x) if self.max_pool else x
 
 
 class SqueezeExcitation(nn.Module):

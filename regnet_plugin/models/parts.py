@@ -123,40 +123,17 @@ class VanillaBlock(BasicBlock):
 
 
 # -- stems -------------------------------------------------------------------------
-class ResStem(nn.Module):
+class ResStem(Stem):
     """ResNet's ImageNet stem (pycls' ``res_stem_in``): 7x7 conv stride 2, norm, ReLU,
     3x3 max-pool stride 2."""
 
-    def __init__(self, out_channels: int, in_channels: int = 3,
-                 norm_cfg: Mapping[str, Any] = DEFAULT_NORM_CFG,
-                 conv_cfg: Mapping[str, Any] | None = None) -> None:
-        super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.conv = build_conv_layer(conv_cfg and dict(conv_cfg), in_channels,
-                                     out_channels, 7, stride=2, padding=3, bias=False)
-        self.bn = norm_layer(norm_cfg, out_channels)
-        self.relu = nn.ReLU(inplace=True)
-        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.pool(self.relu(self.bn(self.conv(x))))
+    kernel_size, stride, max_pool = 7, 2, True
 
 
-class CifarStem(nn.Module):
+class CifarStem(Stem):
     """ResNet's CIFAR stem (pycls' ``res_stem_cifar``): 3x3 conv stride 1, norm, ReLU."""
 
-    def __init__(self, out_channels: int, in_channels: int = 3,
-                 norm_cfg: Mapping[str, Any] = DEFAULT_NORM_CFG,
-                 conv_cfg: Mapping[str, Any] | None = None) -> None:
-        super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.conv = build_conv_layer(conv_cfg and dict(conv_cfg), in_channels,
-                                     out_channels, 3, stride=1, padding=1, bias=False)
-        self.bn = norm_layer(norm_cfg, out_channels)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.relu(self.bn(self.conv(x)))
+    kernel_size, stride, max_pool = 3, 1, False
 
 
 # -- head conv ---------------------------------------------------------------------
