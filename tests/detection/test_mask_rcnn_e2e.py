@@ -94,7 +94,10 @@ def trained_runner(tiny_coco, tmp_path_factory):
 
 @pytest.mark.slow
 def test_training_iterations_have_finite_losses(trained_runner):
-    assert type(trained_runner.model.backbone).__name__ == 'RegNetY'
+    # an MMDetection config's type='RegNetY' builds RegNetY with MMDetection's defaults
+    from regnet_plugin.models import DetRegNetY, RegNetY
+    assert type(trained_runner.model.backbone) is DetRegNetY
+    assert isinstance(trained_runner.model.backbone, RegNetY)
     assert trained_runner.model.backbone.spec.widths == [24, 56, 152, 368]
     assert trained_runner.iter == 4            # 2 epochs x 2 batches of 2 images
     hub = trained_runner.message_hub
