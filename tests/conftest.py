@@ -64,3 +64,20 @@ def _isolate_default_scope():
     DefaultScope._instance_dict.clear()
     yield
     DefaultScope._instance_dict.clear()
+
+
+@pytest.fixture(autouse=True)
+def _forget_loggers_on_closed_streams():
+    """A Runner built in the same second as an earlier one with the same config gets
+    the earlier one's MMLogger (mmengine names loggers by config and timestamp). If
+    that logger writes to a ``capsys`` stream of a finished test, every log line is a
+    '--- Logging error ---' on this test's stderr. Forget such loggers first, so a
+    Runner makes a fresh one on today's streams."""
+    import sys
+    if 'mmengine.logging' in sys.modules:
+        from mmengine.logging import MMLogger
+        for name, logger in list(MMLogger._instance_dict.items()):
+            if any(getattr(getattr(h, 'stream', None), 'closed', False)
+                   for h in logger.handlers):
+                del MMLogger._instance_dict[name]
+    yield

@@ -160,7 +160,7 @@ API_CASES = [
      ValueError, r'stage 0: group_width must be an integer in \[1, .*got 0'),
     ('from_lists scalar depths', lambda: AnyNetSpec.from_lists(3, [32]), TypeError,
      r'depths .*must be a list, got 3'),
-    ('arch not a model', lambda: parse_arch(3.5), ValueError,
+    ('arch not a model', lambda: parse_arch(3.5), TypeError,
      r'cannot read architecture 3.5'),
     # sampler and spaces
     ('regime img_size', lambda: Regime(img_size=224.5), TypeError,
