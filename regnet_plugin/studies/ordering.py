@@ -139,8 +139,8 @@ def add_to_report(result: Any, population: Any, order: Sequence[str]) -> Orderin
 
     from ..atomic_io import atomic_write_text
     spaces = [s for s in order[::2]]
-    found = verdict({s: population.errors(s) for s in population.spaces() if s in spaces}
-                    | {s: [] for s in spaces if s not in population.spaces()},
+    found = verdict({s: population.errors(s) for s in population.spaces if s in spaces}
+                    | {s: [] for s in spaces if s not in population.spaces},
                     order, population.error_key)
     result.summary['ordering'] = found.as_dict()
     report = result.files.get('report')

@@ -58,7 +58,11 @@ def test_report_opens_with_the_answer(tmp_path):
     report = tmp_path / 'report.md'
     report.write_text('# title\n\nintro\n\n## EDF\n\nstats\n')
     data = errors()
-    population = SimpleNamespace(error_key='best_error', spaces=lambda: list(data),
+    # the stand-in has the real Population's interface: ``spaces`` is a property (a
+    # callable stand-in once hid a crash of `make demo`'s analysis)
+    from regnet_plugin.analysis.population import Population
+    assert isinstance(Population.__dict__['spaces'], property)
+    population = SimpleNamespace(error_key='best_error', spaces=list(data),
                                  errors=lambda s: data[s])
     result = SimpleNamespace(summary={}, files={'report': report})
     add_to_report(result, population, CHAIN)
