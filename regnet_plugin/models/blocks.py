@@ -200,8 +200,8 @@ class XBlock(nn.Module):
             x = getattr(self, name)(x)
         return x
 
-    def _residual(self, x: Tensor) -> Tensor:
-        shortcut = x if self.downsample is None else self.downsample(x)
+    def _branch(self, x: Tensor) -> Tensor:
+        """The bottleneck transform: 1x1, 3x3 group conv, [SE], 1x1, norms, plugins."""
         out = self.relu(self.bn1(self.conv1(x)))
         out = self._plugins(out, 'after_conv1')
         out = self.relu(self.bn2(self.conv2(out)))
@@ -209,7 +209,11 @@ class XBlock(nn.Module):
         if self.se is not None:
             out = self.se(out)
         out = self.bn3(self.conv3(out))
-        out = self._plugins(out, 'after_conv3')
+        return self._plugins(out, 'after_conv3')
+
+    def _residual(self, x: Tensor) -> Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self._branch(x)
         if self.drop_path is not None:
             out = self.drop_path(out)
         # out is a fresh tensor (norm/conv output or DropPath product): add in place.

@@ -45,14 +45,7 @@ class LinearBottleneckBlock(XBlock):
         self.has_skip = stride == 1 and in_channels == stage.width
 
     def _transform(self, x: Tensor) -> Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self._plugins(out, 'after_conv1')
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self._plugins(out, 'after_conv2')
-        if self.se is not None:
-            out = self.se(out)
-        out = self.bn3(self.conv3(out))
-        out = self._plugins(out, 'after_conv3')
+        out = self._branch(x)
         if self.has_skip:
             if self.drop_path is not None:
                 out = self.drop_path(out)

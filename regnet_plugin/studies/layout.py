@@ -46,7 +46,7 @@ def model_key(space: str, spec_id: str) -> str:
 def map_strings(tree: Any, fn: Callable[[str], str]) -> Any:
     """A copy of a config tree (mappings become dicts, lists and tuples stay lists and
     tuples) with ``fn`` applied to every string: how study paths in configs are
-    filled in (``study.substitute``) and moved (``train_one.rebase_paths``)."""
+    filled in (``study.substitute``) and moved (``rebase_paths``)."""
     if isinstance(tree, str):
         return fn(tree)
     if isinstance(tree, Mapping):
@@ -56,6 +56,12 @@ def map_strings(tree: Any, fn: Callable[[str], str]) -> Any:
     if isinstance(tree, tuple):
         return tuple(map_strings(v, fn) for v in tree)
     return tree
+
+
+def rebase_paths(value: Any, old: str, new: str) -> Any:
+    """Every string of a config tree that is ``old`` or lies under it, moved to ``new``."""
+    return map_strings(value, lambda text: new + text[len(old):]
+                       if text == old or text.startswith(old + '/') else text)
 
 
 class StudyDir:

@@ -39,7 +39,7 @@ from ..analysis.population import Population
 from ..atomic_io import atomic_write_text
 from ..analysis.report import AnalysisResult, analyze_population
 from .claims import ClaimBook, StudyBusy
-from .layout import StudyDir, map_strings
+from .layout import StudyDir, map_strings, rebase_paths
 from .manifest import ConfigMismatch, Manifest, ModelEntry, draw_population
 from .preparation import PreparedData, prepare_data, resolve_data_spec
 from .results import ResultStore, atomic_write_json
@@ -116,11 +116,6 @@ def model_seed(entry: ModelEntry) -> int:
     return (int(entry.seed) + zlib.crc32(entry.key.encode())) % 2 ** 31
 
 
-def _rebase(tree: Any, old: str, new: str) -> Any:
-    return map_strings(tree, lambda text: new + text[len(old):]
-                       if text == old or text.startswith(old + '/') else text)
-
-
 def model_config(cfg: Config, entry: ModelEntry, study_dir: StudyDir,
                  data: PreparedData | None = None) -> dict[str, Any]:
     """The runnable training config of one model (a plain dict); paths under the
@@ -128,7 +123,7 @@ def model_config(cfg: Config, entry: ModelEntry, study_dir: StudyDir,
     data_cfg = substitute(copy.deepcopy(cfg.to_dict()), str(study_dir.root))
     data_cfg.pop('study', None)
     if data is not None:
-        data_cfg = _rebase(data_cfg, str(data.root), str(data.path))
+        data_cfg = rebase_paths(data_cfg, str(data.root), str(data.path))
     model = data_cfg['model']
     model['backbone']['arch'] = copy.deepcopy(entry.spec)
     last_width = entry.spec['stages'][-1]['width']

@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import torch  # noqa: F401  (imported before mmengine on purpose: fork saves its import)
 from mmengine.config import Config
@@ -24,13 +24,7 @@ from mmengine.runner import Runner
 
 import regnet_plugin  # noqa: F401  (registers AnyNet, EDFHook, DesignSpaceDataset)
 from regnet_plugin.launch import LAUNCHERS, setup_launcher
-from regnet_plugin.studies.layout import map_strings
-
-
-def rebase_paths(value: Any, old: str, new: str) -> Any:
-    """Every string of a config tree that is ``old`` or lies under it, moved to ``new``."""
-    return map_strings(value, lambda text: new + text[len(old):]
-                       if text == old or text.startswith(old + '/') else text)
+from regnet_plugin.studies.layout import rebase_paths
 
 
 def recorded_study_dir(cfg: Config) -> str | None:

@@ -219,7 +219,7 @@ def test_spawned_model_with_nan_loss_is_recorded_as_failed(tmp_path):
 
 # -- a study directory moved or copied elsewhere ---------------------------------------
 def test_rebase_paths_moves_only_paths_under_the_old_root():
-    from regnet_plugin.studies.train_one import rebase_paths
+    from regnet_plugin.studies.layout import rebase_paths
     tree = {'a': '/s/study', 'b': ['/s/study/models/k/work', ('/s/study2/x', 3)],
             'c': {'d': '/s/studyx', 'e': 'not/s/study'}}
     assert rebase_paths(tree, '/s/study', '/t/copy') == {
