@@ -1,20 +1,24 @@
-"""The plots people look at (matplotlib, PNG files).
+"""The plots people look at (matplotlib Figures).
 
-Each function draws one figure from plain arrays and writes it to ``path``; none of
+Each ``plot_*`` function draws one figure from plain arrays and returns it; none of
 them computes statistics (those live in edf/bootstrap/random_search), so what a plot
-shows is exactly what the JSON report says. Figures are plain ``Figure`` objects
-saved straight to PNG: pyplot is never imported, so the user's backend and pyplot's
-figure list are left alone.
+shows is exactly what the JSON report says. What becomes of a figure is the caller's
+choice: :func:`save_png` writes it for people (the report), :func:`figure_rgb` turns it
+into an image array for a visualizer (``add_image``), without a file in between, and
+:func:`close_figure` frees it. Figures are plain ``Figure`` objects: pyplot is never
+imported, so the user's backend and pyplot's figure list are left alone.
 """
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..atomic_io import atomic_write
 from .bootstrap import BestValueRange
 from .edf import edf
 from .random_search import RandomSearchCurve
@@ -25,24 +29,53 @@ LOG_AXIS = {'w0', 'wa', 'w1', 'w2', 'w3', 'w4', 'g', 'g1', 'g2', 'g3', 'g4',
             'fit_w0', 'fit_wa', *(f'eff_{p}{i}' for p in 'wg' for i in range(1, 5))}
 
 
-def _save(fig: Figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+#: pixels per inch of every figure, saved or rendered to an array
+DPI = 100
+
+
+def _figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), dpi=DPI)
+
+
+def _finish(fig: Figure) -> Figure:
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    return fig
+
+
+def save_png(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` to ``path`` as a PNG, atomically (a reader never sees half a file)."""
+    path = Path(path)
+    atomic_write(path, lambda f: fig.savefig(f, format='png', dpi=DPI))
     return path
 
 
+def figure_rgb(fig: Figure) -> np.ndarray:
+    """``fig`` rendered as an (H, W, 3) uint8 RGB array, the pixels :func:`save_png`
+    writes (for ``Visualizer.add_image``; no file in between)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.array(np.asarray(canvas.buffer_rgba())[..., :3])
+
+
+def close_figure(fig: Figure) -> None:
+    """Free ``fig`` now: clear its artists (they hold reference cycles that would wait
+    for the garbage collector) and, should pyplot know it, close it there too."""
+    pyplot = sys.modules.get('matplotlib.pyplot')
+    if pyplot is not None:
+        pyplot.close(fig)
+    fig.clear()
+
+
 def plot_edfs(curves: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
-              path: str | Path, title: str = 'EDF of errors',
-              xlabel: str = 'top-1 error (%)',
-              bands: Mapping[str, float] | None = None) -> Path:
+              title: str = 'EDF of errors', xlabel: str = 'top-1 error (%)',
+              bands: Mapping[str, float] | None = None) -> Figure:
     """One EDF step curve per space; legend ``[n, min, mean] space`` as in the paper.
 
     ``curves``: space -> (errors, weights or None for the plain EDF); ``bands``:
     space -> half-width of a confidence band drawn around its curve (DKW).
     """
-    fig = Figure(figsize=(5.5, 4))
+    fig = _figure(5.5, 4)
     ax = fig.subplots()
     all_errors = np.concatenate([np.asarray(e, float) for e, _ in curves.values()
                                  if len(e)] or [np.zeros(1)])
@@ -68,17 +101,16 @@ def plot_edfs(curves: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(title='[n|min|mean]', fontsize=8, title_fontsize=8, loc='lower right')
-    return _save(fig, path)
+    return _finish(fig)
 
 
 def plot_parameter_scatter(table: Mapping[str, np.ndarray], errors: np.ndarray,
-                           ranges: Mapping[str, BestValueRange], path: str | Path,
-                           title: str) -> Path:
+                           ranges: Mapping[str, BestValueRange], title: str) -> Figure:
     """Error vs each parameter, with the bootstrap 95% best-value band and median."""
     names = [n for n in table if n in ranges]
     cols = min(4, max(1, len(names)))
     rows = max(1, math.ceil(len(names) / cols))
-    fig = Figure(figsize=(3.2 * cols, 2.7 * rows))
+    fig = _figure(3.2 * cols, 2.7 * rows)
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax, name in zip(axes.flat, names):
         values = np.asarray(table[name], float)
@@ -95,15 +127,15 @@ def plot_parameter_scatter(table: Mapping[str, np.ndarray], errors: np.ndarray,
     for ax in list(axes.flat)[len(names):]:
         ax.axis('off')
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return _finish(fig)
 
 
-def plot_random_search(curves: Mapping[str, RandomSearchCurve], path: str | Path,
+def plot_random_search(curves: Mapping[str, RandomSearchCurve],
                        title: str = 'Random search efficiency',
-                       band: str = 'quartiles') -> Path:
+                       band: str = 'quartiles') -> Figure:
     """Expected min error of m random models (exact) with a band: the 25-75%
     quantiles (``band='quartiles'``) or mean +- 2 std as NDS plots (``'2sigma'``)."""
-    fig = Figure(figsize=(5.5, 4))
+    fig = _figure(5.5, 4)
     ax = fig.subplots()
     for space, curve in curves.items():
         line, = ax.plot(curve.m, curve.expected, marker='o', ms=3, label=space)
@@ -119,11 +151,11 @@ def plot_random_search(curves: Mapping[str, RandomSearchCurve], path: str | Path
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return _finish(fig)
 
 
 def plot_block_widths(models: Sequence[tuple[str, Sequence[int], Mapping[str, float]]],
-                      predict, path: str | Path, title: str) -> Path:
+                      predict, title: str) -> Figure:
     """Per-block widths (observed steps) and the quantized linear fit of each model.
 
     ``models``: (label, block widths, fit dict with w0/wa/wm/e_fit);
@@ -131,7 +163,7 @@ def plot_block_widths(models: Sequence[tuple[str, Sequence[int], Mapping[str, fl
     """
     cols = min(4, max(1, len(models)))
     rows = max(1, math.ceil(len(models) / cols))
-    fig = Figure(figsize=(3.2 * cols, 2.7 * rows))
+    fig = _figure(3.2 * cols, 2.7 * rows)
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (label, widths, fit) in zip(axes.flat, models):
         j = np.arange(len(widths))
@@ -149,13 +181,13 @@ def plot_block_widths(models: Sequence[tuple[str, Sequence[int], Mapping[str, fl
         ax.axis('off')
     axes.flat[0].legend(fontsize=6)
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return _finish(fig)
 
 
 def plot_error_vs_efit(points: Mapping[str, tuple[np.ndarray, np.ndarray]],
-                       path: str | Path, title: str = 'error vs e_fit') -> Path:
+                       title: str = 'error vs e_fit') -> Figure:
     """Scatter of error against the quantized-linear fit error, one colour per space."""
-    fig = Figure(figsize=(5.5, 4))
+    fig = _figure(5.5, 4)
     ax = fig.subplots()
     for space, (efit, errors) in points.items():
         if len(efit):
@@ -165,16 +197,16 @@ def plot_error_vs_efit(points: Mapping[str, tuple[np.ndarray, np.ndarray]],
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return _finish(fig)
 
 
 def plot_sample_size(spaces: Mapping[str, SpaceSampleSize],
-                     pairs: Mapping[str, PairSampleSize], path: str | Path,
-                     title: str = 'What more models could change') -> Path:
+                     pairs: Mapping[str, PairSampleSize],
+                     title: str = 'What more models could change') -> Figure:
     """NDS Figure 7 and its pairwise version: D(k-subsample, full) per space; D
     between two spaces' k-model subsamples (mean +- 2 std, full-population D dashed);
     fraction of subsamples that rank the spaces as the full populations do."""
-    fig = Figure(figsize=(13, 3.8))
+    fig = _figure(13, 3.8)
     ax1, ax2, ax3 = fig.subplots(1, 3)
     for space, curve in spaces.items():
         ax1.errorbar(curve.sizes, curve.d_mean, yerr=curve.d_std, marker='o', ms=3,
@@ -202,4 +234,4 @@ def plot_sample_size(spaces: Mapping[str, SpaceSampleSize],
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return _finish(fig)

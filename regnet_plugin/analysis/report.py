@@ -23,7 +23,8 @@ Outputs in ``out_dir``:
 * ``report.md``        the human report, embedding the PNG plots;
 * ``summary.json``     every statistic of the report, for machines;
 * ``results.csv``      one row per model (space, key, status, errors, parameters);
-* ``edf.png``, ``edf_normalized.png``, ``random_search.png``,
+* the PNG plots of ``report_plots.REPORT_PLOTS`` (one list, read by the drawing and
+  by the Markdown): ``edf.png``, ``edf_normalized.png``, ``random_search.png``,
   ``random_search_normalized.png``, ``sample_size.png``, ``error_vs_efit.png``,
   ``params_<space>.png`` (error vs parameter with bootstrap band),
   ``widths_<space>.png`` (best models' block widths with the quantized linear fit).
@@ -41,16 +42,15 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..atomic_io import atomic_write_text, safe_name
-from ..design.fit import FIT_VERSION, fit_quantized_linear, predicted_widths
-from ..design.regnet import QUANTUM
-from . import plots
+from ..atomic_io import atomic_write_text
+from ..design.fit import FIT_VERSION, fit_quantized_linear
 from .bootstrap import bootstrap_best_value, subsample_size
-from .edf import (Normalization, dkw_halfwidth, effective_sample_size,
-                  ks_critical_value, ks_test, normalize_over, shared_range, summarize)
+from .edf import (Normalization, dkw_halfwidth, ks_critical_value, ks_test,
+                  normalize_over, shared_range, summarize)
 from .options import AnalysisOptions
 from .population import ERROR_LABELS, Population
-from .random_search import RandomSearchCurve, random_search_efficiency
+from .random_search import random_search_efficiency
+from .report_plots import ReportContext, ReportImages, draw_report_plots
 from .sample_size import equal_size_critical_value, pair_sample_size, space_sample_size
 
 #: below this many finished models per space the report says no conclusion holds
@@ -108,12 +108,6 @@ class FitCache:
             atomic_write_text(self.path, json.dumps({'version': FIT_VERSION,
                                                      'entries': self.entries}))
             self.dirty = False
-
-
-def _predict(depth: int, w0: float, wa: float, wm: float) -> tuple[np.ndarray, np.ndarray]:
-    """Continuous widths u_j and the quantized linear prediction for one fit."""
-    u = np.arange(depth) * wa + w0
-    return u, predicted_widths(depth, np.array(w0), np.array(wa), np.array(wm), QUANTUM)
 
 
 def _default_parameters(population: Population, space: str,
@@ -257,13 +251,15 @@ def analyze_population(population: Population, out_dir: str | Path,
     else:
         message = ''
         if options.plots:
-            files.update(_draw(population, analysable, tables, norms, ranges, curves,
-                               norm_curves, pair_curves, summary, out, options, title))
+            context = ReportContext(population, analysable, tables, norms, ranges, curves,
+                                    norm_curves, pair_curves, summary, options, title)
+            files.update(draw_report_plots(context, out))
     files['summary'] = out / 'summary.json'
     atomic_write_text(files['summary'], json.dumps(summary, indent=1, default=_json))
     files['csv'] = _write_csv(population, tables, out / 'results.csv')
     files['report'] = out / 'report.md'
-    atomic_write_text(files['report'], _markdown(summary, files, out, message))
+    images = ReportImages(files, out, analysable)
+    atomic_write_text(files['report'], _markdown(summary, images, message))
     return AnalysisResult(summary, files, message)
 
 
@@ -380,69 +376,6 @@ def _json(value: Any) -> Any:
     raise TypeError(f'cannot serialise {type(value).__name__}')
 
 
-def _draw(population: Population, spaces: list[str], tables, norms, ranges,
-          curves: Mapping[str, RandomSearchCurve],
-          norm_curves: Mapping[str, RandomSearchCurve], pair_curves,
-          summary: Mapping[str, Any], out: Path, options: AnalysisOptions,
-          title: str) -> dict[str, Path]:
-    from .sample_size import SpaceSampleSize
-    files = {}
-    conf = f'{options.confidence:.0%}'
-    files['edf'] = plots.plot_edfs(
-        {s: (population.errors(s), None) for s in spaces}, out / 'edf.png',
-        f'{title}: EDF\n(bands: {conf} DKW)',
-        bands={s: summary['spaces'][s]['dkw_halfwidth'] for s in spaces})
-    normalized = {s: (population.errors(s)[norms[s].inside], norms[s].weights)
-                  for s in spaces if s in norms and norms[s].weights.size}
-    if normalized:
-        lo, hi = summary['normalization']['range']
-        files['edf_normalized'] = plots.plot_edfs(
-            normalized, out / 'edf_normalized.png',
-            f'{options.complexity_key}-normalized EDF, shared range [{lo:.3g}, {hi:.3g}]\n'
-            f'(bands: {conf} DKW at n_eff)',
-            bands={s: dkw_halfwidth(effective_sample_size(norms[s].weights),
-                                    options.confidence) for s in normalized})
-    files['random_search'] = plots.plot_random_search(
-        curves, out / 'random_search.png',
-        'Random search (plain, without replacement; band: 25-75%)')
-    if norm_curves:
-        files['random_search_normalized'] = plots.plot_random_search(
-            norm_curves, out / 'random_search_normalized.png',
-            'Random search, normalized (NDS: mean +- 2 std)', band='2sigma')
-    space_curves = {s: SpaceSampleSize(c['k'], c['D_mean'], c['D_std'], c['trials'])
-                    for s, c in summary['sample_size']['spaces'].items()}
-    if space_curves:
-        files['sample_size'] = plots.plot_sample_size(space_curves, pair_curves,
-                                                      out / 'sample_size.png')
-    for space in spaces:
-        if ranges[space]:
-            files[f'params_{space}'] = plots.plot_parameter_scatter(
-                tables[space], population.errors(space), ranges[space],
-                out / f'params_{safe_name(space)}.png',
-                f'{space}: error vs parameter (band: bootstrap {conf} best-value range, '
-                f"{summary['spaces'][space]['bootstrap_subsample']}-model subsamples)")
-    if options.with_fit:
-        points = {s: (tables[s]['e_fit'], population.errors(s)) for s in spaces
-                  if 'e_fit' in tables[s]}
-        files['error_vs_efit'] = plots.plot_error_vs_efit(points, out / 'error_vs_efit.png')
-        for space in spaces:
-            errors = population.errors(space)
-            records = population.finished(space)
-            best = np.argsort(errors, kind='stable')[:options.width_fit_models]
-            models = []
-            for i in best:
-                spec = records[int(i)].anynet_spec()
-                t = tables[space]
-                models.append((f'{records[int(i)].key} err={errors[int(i)]:.1f}',
-                               spec.block_widths,
-                               {'w0': t['fit_w0'][i], 'wa': t['fit_wa'][i],
-                                'wm': t['fit_wm'][i], 'e_fit': t['e_fit'][i]}))
-            files[f'widths_{space}'] = plots.plot_block_widths(
-                models, _predict, out / f'widths_{safe_name(space)}.png',
-                f'{space}: best models, per-block widths and quantized linear fit')
-    return files
-
-
 def _write_csv(population: Population, tables, path: Path) -> Path:
     param_names = list(dict.fromkeys(k for t in tables.values() for k in t))
     index = {s: {r.key: i for i, r in enumerate(population.finished(s))} for s in tables}
@@ -474,10 +407,8 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
-def _markdown(summary: Mapping[str, Any], files: Mapping[str, Path], out: Path,
-              message: str) -> str:
-    def image(key: str, alt: str) -> str:
-        return f'![{alt}]({files[key].relative_to(out).as_posix()})\n' if key in files else ''
+def _markdown(summary: Mapping[str, Any], images: ReportImages, message: str) -> str:
+    """report.md; the plots are embedded where their section (``REPORT_PLOTS``) is."""
 
     conf = f"{summary['confidence']:.0%}"
     lines = [f"# {summary['title']}", '',
@@ -513,7 +444,7 @@ def _markdown(summary: Mapping[str, Any], files: Mapping[str, Path], out: Path,
               'F(e) = fraction of models with error < e. Shaded: the Dvoretzky-Kiefer-'
               f'Wolfowitz band, inside which the true distribution lies everywhere with '
               f'probability {conf} (half-width sqrt(ln(2/alpha) / 2n); normalized EDFs: '
-              "at Kish's effective n).", '', image('edf', 'EDF'), '']
+              "at Kish's effective n).", '', *images.lines('edf'), '']
     if norm.get('spaces'):
         lines += ['### Complexity-normalized EDFs (NDS)', '',
                   'Each model weighs 1 / (k * m_j), m_j the models of its bin, so that '
@@ -525,7 +456,7 @@ def _markdown(summary: Mapping[str, Any], files: Mapping[str, Path], out: Path,
             lines.append(f"| {space} | {info['kept']} | {info['left_out']} | "
                          f"{' '.join(str(c) for c in info['bin_counts'])} | "
                          f"{info['n_eff']:.1f} |")
-        lines += ['', image('edf_normalized', 'normalized EDF'), '']
+        lines += ['', *images.lines('edf_normalized'), '']
     if summary['ks']:
         normalized = {tuple(k['spaces']): k for k in summary['ks_normalized']}
         lines += ['## KS tests between spaces', '',
@@ -550,8 +481,7 @@ def _markdown(summary: Mapping[str, Any], files: Mapping[str, Path], out: Path,
               'statistics: plain (m distinct models, band 25-75% quantiles) and '
               'normalized (m draws with replacement from the normalized distribution, '
               'P(min >= e_(i)) = S_i^m; band mean +- 2 std, as NDS plots).', '',
-              image('random_search', 'random search'),
-              image('random_search_normalized', 'normalized random search'), '']
+              *images.lines('random_search'), '']
     sample = summary.get('sample_size') or {}
     if sample.get('spaces'):
         lines += ['## Sample size: could more models change the conclusion?', '',
@@ -572,7 +502,7 @@ def _markdown(summary: Mapping[str, Any], files: Mapping[str, Path], out: Path,
                       + ' |',
                       '| KS p < 0.05 | ' + ' | '.join(
                           f'{a:.0%}' for a in pair['significant_fraction']) + ' |', '']
-        lines += [image('sample_size', 'sample size'), '']
+        lines += [*images.lines('sample_size'), '']
     lines += ['## Best parameter values (empirical bootstrap)', '']
     for space, s in summary['spaces'].items():
         boot = s['bootstrap']
@@ -597,15 +527,14 @@ def _markdown(summary: Mapping[str, Any], files: Mapping[str, Path], out: Path,
         if skipped:
             lines += ['', 'Not bootstrapped: ' + '; '.join(f'{k}: {v}'
                                                          for k, v in skipped.items()) + '.']
-        lines += ['', image(f'params_{space}', f'{space} parameters'), '']
-    if 'error_vs_efit' in files:
+        lines += ['', *images.lines('parameters', space), '']
+    if images.drawn('fit'):
         lines += ['## Quantized linear fit', '',
                   'e_fit: mean |log(predicted / observed)| of the best quantized linear '
                   'fit of each model\'s per-block widths (paper Section 4; the search: '
-                  '`design/fit.py`).', '',
-                  image('error_vs_efit', 'error vs e_fit')]
-        for space in summary['spaces']:
-            lines.append(image(f'widths_{space}', f'{space} widths'))
+                  '`design/fit.py`).', '', *images.lines('fit')]
+    for section in images.unplaced():        # a plot added with a section of its own
+        lines += [f'## {section}', '', *images.lines(section), '']
     reasons = summary.get('failure_reasons') or {}
     if reasons:
         lines += ['## Failed models', '']

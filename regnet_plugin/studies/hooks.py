@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
@@ -117,17 +115,10 @@ class EDFHook(Hook):
             runner.logger.warning(f'[study] could not refresh the study summary: {exc}')
             return
         step = live.finished
-        if live.edf_png is not None:
-            runner.visualizer.add_image('study_edf', _read_rgb(live.edf_png), step=step)
+        if live.edf_image is not None:
+            runner.visualizer.add_image('study_edf', live.edf_image, step=step)
         if live.scalars:
             runner.visualizer.add_scalars(live.scalars, step=step)
         runner.logger.info(f'[study] {live.finished} model(s) finished; summary in '
                            f'{live.summary_path}')
 
-
-def _read_rgb(path: Path) -> np.ndarray:
-    import matplotlib.image as mpimg
-    image = mpimg.imread(str(path))
-    if image.dtype != np.uint8:
-        image = (np.clip(image, 0, 1) * 255).astype(np.uint8)
-    return np.ascontiguousarray(image[..., :3])

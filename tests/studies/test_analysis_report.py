@@ -63,6 +63,158 @@ def test_report_files_and_embedded_plots(analysed):
     assert len(csv_lines) == 81 and csv_lines[0].startswith('space,key,status')
 
 
+#: report.md from its first statistics section on, as the report has always laid it
+#: out for two spaces with every analysis on (the file names and image texts of
+#: ``tools/sample_space.py analyze``): headings and image links verbatim, each run of
+#: other text as '.', blank lines kept
+LAYOUT = """## Error distribution functions
+
+.
+
+![EDF](edf.png)
+
+
+### Complexity-normalized EDFs (NDS)
+
+.
+
+.
+
+![normalized EDF](edf_normalized.png)
+
+
+## KS tests between spaces
+
+.
+
+.
+
+## Random-search efficiency
+
+.
+
+![random search](random_search.png)
+
+![normalized random search](random_search_normalized.png)
+
+
+## Sample size: could more models change the conclusion?
+
+.
+
+.
+
+![sample size](sample_size.png)
+
+
+## Best parameter values (empirical bootstrap)
+
+### RegNetX
+
+.
+
+.
+
+.
+
+.
+
+![RegNetX parameters](params_RegNetX.png)
+
+
+### RegNetY
+
+.
+
+.
+
+.
+
+.
+
+![RegNetY parameters](params_RegNetY.png)
+
+
+## Quantized linear fit
+
+.
+
+![error vs e_fit](error_vs_efit.png)
+
+![RegNetX widths](widths_RegNetX.png)
+
+![RegNetY widths](widths_RegNetY.png)
+
+## Failed models
+
+.
+"""
+
+
+def _layout(report: str) -> str:
+    lines = report[report.index('## Error distribution functions'):].split('\n')
+    kept: list[str] = []
+    for line in lines:
+        line = line if not line or line.startswith(('#', '![')) else '.'
+        if not (line == '.' and kept and kept[-1] == '.'):
+            kept.append(line)
+    return '\n'.join(kept)
+
+
+def test_plots_are_drawn_and_embedded_one_to_one(analysed):
+    """Every PNG written is linked once from report.md, where it always was, and every
+    link is a file: the one plot list serves the drawing and the Markdown alike."""
+    import re
+    out, result = analysed
+    report = (out / 'report.md').read_text()
+    assert _layout(report) == LAYOUT
+    linked = re.findall(r'!\[[^]]*\]\(([^)]+)\)', report)
+    on_disk = sorted(p.name for p in out.glob('*.png'))
+    assert sorted(linked) == on_disk and len(set(linked)) == len(linked) == 10
+    assert sorted(p.name for k, p in result.files.items() if p.suffix == '.png') == on_disk
+
+
+def test_a_new_plot_is_one_entry_of_the_list(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from regnet_plugin.analysis import report_plots
+
+    def histogram(context, space):
+        fig = Figure()
+        fig.subplots().hist(context.population.errors(space))
+        return fig
+
+    entry = report_plots.ReportPlot('hist_{space}', 'hist_{space}.png', '{space} errors',
+                                    'Error histograms', histogram, per_space=True)
+    monkeypatch.setattr(report_plots, 'REPORT_PLOTS', [*report_plots.REPORT_PLOTS, entry])
+    options = AnalysisOptions(bootstrap_reps=50, with_fit=False, sample_size=False)
+    result = analyze_population(Population.from_dicts(_population(6, fail_every=3)),
+                                tmp_path, options)
+    report = (tmp_path / 'report.md').read_text()
+    assert ('\n## Error histograms\n\n![RegNetX errors](hist_RegNetX.png)\n\n'
+            '![RegNetY errors](hist_RegNetY.png)\n\n') in report
+    assert report.index('## Error histograms') < report.index('## Failed models')
+    assert result.files['hist_RegNetY'] == tmp_path / 'hist_RegNetY.png'
+    assert (tmp_path / 'hist_RegNetY.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_plot_functions_return_figures_and_the_array_is_the_png(tmp_path):
+    import matplotlib.image as mpimg
+    from matplotlib.figure import Figure
+
+    from regnet_plugin.analysis import plots
+    fig = plots.plot_edfs({'a': (np.arange(20.0), None), 'b': (np.arange(8.0) + 3, None)})
+    assert isinstance(fig, Figure)
+    path = plots.save_png(fig, tmp_path / 'sub' / 'edf.png')
+    image = plots.figure_rgb(fig)
+    plots.close_figure(fig)
+    assert not fig.axes                                  # closed: its artists are gone
+    saved = mpimg.imread(path)[..., :3]                  # float RGB in [0, 1]
+    assert image.dtype == np.uint8 and image.shape == saved.shape
+    assert np.array_equal(image, np.round(saved * 255).astype(np.uint8))
+    assert not list((tmp_path / 'sub').glob('.*.tmp'))  # written atomically, no leftovers
+
+
 def test_report_statistics_find_planted_answers(analysed):
     out, result = analysed
     spaces = result.summary['spaces']

@@ -25,8 +25,15 @@ import regnet_plugin
 from regnet_plugin.analysis import plots
 import regnet_plugin.compare.plots
 import matplotlib
-plots.plot_edfs({{'a': (np.arange(5.0), None)}}, {str(tmp_path / 'edf.png')!r})
-print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules)
+fig = plots.plot_edfs({{'a': (np.arange(5.0), None)}})
+plots.save_png(fig, {str(tmp_path / 'edf.png')!r})
+image = plots.figure_rgb(fig)
+plots.close_figure(fig)
+print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules, image.shape, image.dtype)
+from matplotlib import pyplot     # a user's own pyplot figure, closed there too
+plots.close_figure(pyplot.figure())
+print(pyplot.get_fignums())
 """
-    assert _run(code, MPLBACKEND='pdf').splitlines()[-1] == 'pdf False'
+    lines = _run(code, MPLBACKEND='pdf').splitlines()
+    assert lines[-2:] == ['pdf False (400, 550, 3) uint8', '[]']
     assert (tmp_path / 'edf.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
