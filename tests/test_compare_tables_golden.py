@@ -47,6 +47,8 @@ CHANGES = [
      'likewise; the RegNetX models are the paper\'s Figure 15'),
     ('Source: SPEC section 4; seed 001.', 'Source: paper Figure 16 (RegNetY).', 1,
      'likewise; the RegNetY models are the paper\'s Figure 16'),
+    ('; seeds 001, 002.', '.', 4,
+     'likewise (seed notes absent from this repository); the paper\'s tables are cited'),
 ]
 #: comparison.csv: the count_method of the ResNe(X)t rows (the same first change)
 CSV_METHOD = {'resnet': ('fvcore', 'analytic'), 'resnext': ('fvcore', 'analytic')}

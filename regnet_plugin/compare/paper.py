@@ -172,7 +172,7 @@ def _table3(part: str, grouping: str, *names: str) -> PaperTable:
     return PaperTable(
         key=f'table3{part}',
         title=f'Table 3({part}): ResNe(X)t comparisons grouped by {grouping}',
-        source=f'paper Table 3({part}); seeds 001, 002',
+        source=f'paper Table 3({part})',
         rows=_pick({**_RESNEXT_ROWS, **_REGNET_ROWS_NO_BATCH}, *names),
         note='ResNeXt rows are the 32x4d models. All models at 224x224.')
 
@@ -187,7 +187,7 @@ TABLE3B = _table3('b', 'flops',
 TABLE4 = PaperTable(
     key='table4',
     title='Table 4: EfficientNet comparisons (same training setup)',
-    source='paper Table 4; seeds 001, 002',
+    source='paper Table 4',
     rows=_pick({**_EFFICIENTNET_ROWS, **_REGNET_ROWS},
                'EfficientNet-B0', 'RegNetY-400MF', 'EfficientNet-B1', 'RegNetY-600MF',
                'EfficientNet-B2', 'RegNetY-800MF', 'EfficientNet-B3', 'RegNetY-1.6GF',
@@ -200,7 +200,7 @@ TABLE4 = PaperTable(
 MOBILE = PaperTable(
     key='mobile',
     title='Table 2: mobile regime (~600MF)',
-    source='paper Table 2; seeds 001, 002',
+    source='paper Table 2',
     columns=('flops', 'params'),
     rows=(
         _r('MobileNet', '0.57', '4.2', None, None, None, '29.4', None),
