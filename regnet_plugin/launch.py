@@ -226,6 +226,21 @@ def read_checkpoint(checkpoint_path: str) -> dict[str, Any] | None:
     return checkpoint_state_dict(load_checkpoint_file(checkpoint_path))
 
 
+def state_dict_as_loaded(model: torch.nn.Module,
+                         state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """``state_dict`` under the names ``model`` loads it by: a copy with every module's
+    load-state-dict pre-hooks applied, parents first, as torch's and mmengine's loaders
+    apply them before matching keys (``AnyNet`` renames MMPretrain's/MMDetection's
+    ResNet-style keys there, so their ResNe(X)t and RegNet checkpoints fit). Pre-hooks
+    may only edit the state dict they are given (torch's contract for them)."""
+    renamed = dict(state_dict)
+    for name, module in model.named_modules():
+        prefix = f'{name}.' if name else ''
+        for hook in module._load_state_dict_pre_hooks.values():
+            hook(renamed, prefix, {}, True, [], [], [])
+    return renamed
+
+
 def check_checkpoint_fits(model: torch.nn.Module, state_dict: Mapping[str, Any] | None,
                           checkpoint_path: str, allow_partial: bool = False) -> list[str]:
     """Refuse a checkpoint (``read_checkpoint``) that does not fit ``model`` before the
@@ -240,6 +255,7 @@ def check_checkpoint_fits(model: torch.nn.Module, state_dict: Mapping[str, Any] 
     if state_dict is None:
         return []
     model = getattr(model, 'module', model)      # DDP and other wrappers
+    state_dict = state_dict_as_loaded(model, state_dict)
     expected = model.state_dict()
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]

@@ -40,6 +40,27 @@ def _regnet_backbones_available() -> bool:
     return MODELS.get('RegNetX') is not None and MODELS.get('RegNetY') is not None
 
 
+#: MMPretrain's own model config of each ResNe(X)t row (configs/_base_/models): the
+#: independent reference for the rows, which we build as AnyNet points
+MMPRETRAIN_RESNET_CONFIGS = {
+    'ResNet-50': 'resnet50.py', 'ResNet-101': 'resnet101.py', 'ResNet-152': 'resnet152.py',
+    'ResNeXt-50': 'resnext50_32x4d.py', 'ResNeXt-101': 'resnext101_32x4d.py',
+    'ResNeXt-152': 'resnext152_32x4d.py'}
+
+
+def _mmpretrain_resnet(name: str) -> nn.Module:
+    """MMPretrain's ResNet/ResNeXt classifier for a row, as its own config builds it
+    (eval mode, random init)."""
+    import mmpretrain
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    path = (Path(mmpretrain.__file__).parent / '.mim' / 'configs' / '_base_' / 'models'
+            / MMPRETRAIN_RESNET_CONFIGS[name])
+    config = Config.fromfile(str(path)).model
+    assert config.backbone.type in ('ResNet', 'ResNeXt')
+    return MODELS.build(config).eval()
+
+
 # -- RegNet columns = the core's analytic numbers ------------------------------------
 def test_regnet_rows_are_the_core_analytic_counts():
     tables = resolve_tables(['regnetx', 'regnety', 'table3', 'table4', 'mobile'])
@@ -90,8 +111,11 @@ def test_counting_conventions_by_hand():
 
 @pytest.mark.parametrize('name,resolution', [('ResNeXt-50', 64), ('EfficientNet-B0', 96)])
 def test_mmpretrain_models_fvcore_equals_hooks_and_numel(name, resolution):
-    model, config = build_classifier(model_entry(name))
-    assert config['backbone']['type'] in ('ResNeXt', 'EfficientNet')
+    if name in MMPRETRAIN_RESNET_CONFIGS:       # the row is our AnyNet: take MMPretrain's
+        model = _mmpretrain_resnet(name)
+    else:
+        model, config = build_classifier(model_entry(name))
+        assert config['backbone']['type'] == 'EfficientNet'
     fv = count_with_fvcore(model, resolution)
     hooks = count_with_hooks(model, resolution)
     assert fv.params == sum(p.numel() for p in model.parameters())
@@ -102,10 +126,10 @@ def test_mmpretrain_models_fvcore_equals_hooks_and_numel(name, resolution):
 def test_resnet50_row_is_computed_and_flagged_where_the_paper_differs():
     compared = compare_tables([TABLES['table3a']], Measurer(setup=None), rows=['ResNet-50'])
     (row,) = compared[0].rows
-    model, _ = build_classifier(model_entry('ResNet-50'))
     counts = row.measurement.counts
     assert counts.method == 'analytic'      # our AnyNet's count (zoo.resnet_spec)
     # cross-check on MMPretrain's own ResNet-50: same params, flops, acts
+    model = _mmpretrain_resnet('ResNet-50')
     assert counts.params == sum(p.numel() for p in model.parameters())
     hooks = count_with_hooks(model, 224)
     assert (counts.flops, counts.acts) == (hooks.flops, hooks.acts)
@@ -295,8 +319,7 @@ def test_resnets_counted_with_fvcore_equal_pycls_analytic_count(name, groups,
                                               'params': 0, 'acts': 0})
     finally:
         pycls_config.reset_cfg()          # pycls' config is global: leave it as found
-    model, _ = build_classifier(model_entry(name))
-    counts = count_with_fvcore(model, 224)
+    counts = count_with_fvcore(_mmpretrain_resnet(name), 224)
     assert (counts.flops, counts.params) == (reference['flops'], reference['params'])
     assert counts.acts == reference['acts'] - 64 * 56 * 56
 
@@ -308,11 +331,80 @@ def test_resnext_rows_counted_by_our_anynet_equal_fvcore_of_mmpretrain(name):
     MMPretrain's own ResNet/ResNeXt stays the cross-check: identical integers."""
     entry = model_entry(name)
     assert entry.spec is not None and entry.spec.stem_type == 'res_stem_in'
-    model, _ = build_classifier(entry)
-    fv = count_with_fvcore(model, 224)
+    fv = count_with_fvcore(_mmpretrain_resnet(name), 224)
     ours = Measurer(setup=None).measure(name).counts
     assert ours.method == 'analytic'
     assert (ours.flops, ours.params, ours.acts) == (fv.flops, fv.params, fv.acts)
+
+
+@pytest.mark.parametrize('name', ['ResNet-50', 'ResNeXt-50'])
+def test_resnext_rows_build_the_anynet_they_count(name):
+    """The module a ResNe(X)t row times and evaluates is the AnyNet the core counts:
+    fvcore and the hooks on the built classifier give the analytic integers (64px keeps
+    it quick; 224px is the same code path)."""
+    from regnet_plugin.models import AnyNet
+    entry = model_entry(name)
+    model, config = build_classifier(entry)
+    assert config['backbone']['type'] == 'AnyNet'
+    assert type(model.backbone) is AnyNet and model.backbone.spec == entry.spec
+    analytic = complexity(entry.spec, img_size=64, num_classes=1000)
+    for counter in (count_with_fvcore, count_with_hooks):
+        counts = counter(model, 64)
+        assert (counts.flops, counts.params, counts.acts) == (
+            analytic.flops, analytic.params, analytic.acts), counter.__name__
+
+
+def _randomise(model: nn.Module, generator: torch.Generator) -> None:
+    """Random values in every parameter and every BatchNorm statistic, scaled (weights
+    ~ 1/sqrt(fan-in), BN near identity) so that 50 layers keep outputs finite."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+    touched = set()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                module.weight.normal_(0, module.weight[0].numel() ** -0.5,
+                                      generator=generator)
+                touched.add(module.weight)
+            elif isinstance(module, _BatchNorm):
+                module.weight.uniform_(0.5, 1.5, generator=generator)
+                module.running_mean.normal_(0, 0.1, generator=generator)
+                module.running_var.uniform_(0.5, 1.5, generator=generator)
+                touched.add(module.weight)
+            else:
+                continue
+            if module.bias is not None:
+                module.bias.normal_(0, 0.1, generator=generator)
+                touched.add(module.bias)
+    assert touched == set(model.parameters())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', ['ResNet-50', 'ResNeXt-50'])
+def test_mmpretrain_resnet_checkpoint_evaluates_as_the_rows_anynet(tmp_path, name):
+    """--eval with MMPretrain's ImageNet ResNet-50/ResNeXt-50 checkpoint (random values
+    here, nothing downloaded): an ImageClassifier checkpoint of MMPretrain's own model,
+    loaded through --eval's Runner (refused if a tensor does not fit), gives the row's
+    AnyNet exactly MMPretrain's outputs; the keys also load strictly."""
+    from regnet_plugin.compare.evaluate import evaluation_runner
+    generator = torch.Generator().manual_seed(0)
+    theirs = _mmpretrain_resnet(name)
+    _randomise(theirs, generator)
+    checkpoint = tmp_path / f'{name}.pth'
+    torch.save({'meta': {'note': 'random'}, 'state_dict': theirs.state_dict()}, checkpoint)
+    (tmp_path / 'imagenet' / 'val').mkdir(parents=True)
+    runner = evaluation_runner(model_entry(name), checkpoint, tmp_path / 'imagenet',
+                               tmp_path / 'work')
+    runner.load_or_resume()                 # what Runner.test() does first
+    ours = runner.model.eval()
+    assert type(ours.backbone).__name__ == 'AnyNet'
+    image = torch.randn(1, 3, 64, 64, generator=generator)
+    with torch.no_grad():
+        expected = theirs(image, mode='tensor')
+        assert expected.abs().max() > 0.1 and torch.isfinite(expected).all()
+        torch.testing.assert_close(ours(image, mode='tensor'), expected,
+                                   rtol=1e-5, atol=1e-6)
+    incompatible = ours.load_state_dict(theirs.state_dict(), strict=True)
+    assert not incompatible.missing_keys and not incompatible.unexpected_keys
 
 
 def test_pycls_resnet50_yaml_equals_pycls_count_and_the_table_row():

@@ -5,7 +5,8 @@
   for the ResNe(X)t rows (AnyNet points: ``zoo.resnet_spec``).
 * :func:`count_with_fvcore` - any torch classifier (the EfficientNet and mobile rows,
   built from MMPretrain), traced once by fvcore's JIT analysis; the tests use it as the
-  cross-check of the analytic count on the built models.
+  cross-check of the analytic count on the built models and on MMPretrain's own
+  ResNet/ResNeXt.
 * :func:`count_with_hooks` - the same model counted by forward hooks on every
   ``nn.Conv2d``/``nn.Linear``. Nothing in it is shared with the fvcore path, so the
   tests use it as the independent check of :func:`count_with_fvcore`.

@@ -13,10 +13,13 @@ then writes its usual logs into ``work_dir``, which :mod:`.results` can read bac
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .results import TOP1_KEY, ErrorResult
 from .zoo import ModelEntry, build_classifier
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
 
 IMAGENET_MEAN = [123.675, 116.28, 103.53]
 IMAGENET_STD = [58.395, 57.12, 57.375]
@@ -80,10 +83,12 @@ def evaluation_config(entry: ModelEntry, checkpoint: str | Path, data_root: str 
     )
 
 
-def evaluate_checkpoint(entry: ModelEntry, checkpoint: str | Path, data_root: str | Path,
-                        work_dir: str | Path, batch_size: int = 32,
-                        num_workers: int = 2) -> ErrorResult:
-    """Run ``Runner.test()`` and return the top-1 error it measured."""
+def evaluation_runner(entry: ModelEntry, checkpoint: str | Path, data_root: str | Path,
+                      work_dir: str | Path, batch_size: int = 32,
+                      num_workers: int = 2) -> Runner:
+    """The ``Runner`` that tests ``checkpoint`` as ``entry``, after checking that the
+    checkpoint fits the row's model (it loads the weights when its test loop starts, or
+    on ``load_or_resume()``)."""
     from mmengine.config import Config
     from mmengine.runner import Runner
 
@@ -95,8 +100,15 @@ def evaluate_checkpoint(entry: ModelEntry, checkpoint: str | Path, data_root: st
     runner = Runner.from_cfg(cfg)
     # mmengine loads non-strictly: a checkpoint of another model would score at chance
     check_checkpoint_fits(runner.model, state_dict, str(checkpoint))
-    del state_dict
-    metrics = runner.test()
+    return runner
+
+
+def evaluate_checkpoint(entry: ModelEntry, checkpoint: str | Path, data_root: str | Path,
+                        work_dir: str | Path, batch_size: int = 32,
+                        num_workers: int = 2) -> ErrorResult:
+    """Run ``Runner.test()`` and return the top-1 error it measured."""
+    metrics = evaluation_runner(entry, checkpoint, data_root, work_dir, batch_size,
+                                num_workers).test()
     if TOP1_KEY not in metrics:
         raise RuntimeError(f'Runner.test() returned no {TOP1_KEY}: {sorted(metrics)}')
     return ErrorResult(100.0 - float(metrics[TOP1_KEY]), f'Runner.test() of {checkpoint}')

@@ -4,10 +4,15 @@ how to build it as a classifier, and at which resolution the paper counts it.
 Every row is a classifier under MMPretrain's ``ImageClassifier`` with
 ``GlobalAveragePooling`` and a ``LinearClsHead`` to 1000 classes, i.e. exactly the
 classifier a user evaluates with the toolbox (random init, no weights downloaded).
-RegNet rows use our ``RegNetX``/``RegNetY`` backbones; ResNe(X)t rows are AnyNet points
-(``resnet_spec``: pycls' own ResNet-50 / ResNeXt-50 32x4d AnyNet configs, deeper ones
-with ResNet's stage depths); both are counted by the analytic core (``entry.spec``).
-EfficientNet and the mobile rows are MMPretrain backbones counted with fvcore.
+RegNet rows use our ``RegNetX``/``RegNetY`` backbones; ResNe(X)t rows use our
+``AnyNet`` at an AnyNet point (``resnet_spec``: pycls' own ResNet-50 / ResNeXt-50 32x4d
+AnyNet configs, deeper ones with ResNet's stage depths). Both are counted by the
+analytic core (``entry.spec``), and the module built (timed, and evaluated with
+``--eval``) is the one counted. MMPretrain's ImageNet ResNet/ResNeXt checkpoints load
+into these AnyNets unchanged (``AnyNet`` renames their keys as it loads), and the
+tests keep fvcore's count of MMPretrain's own ResNet/ResNeXt as a cross-check of the
+analytic one. EfficientNet and the mobile rows are MMPretrain backbones counted with
+fvcore.
 """
 from __future__ import annotations
 
@@ -122,14 +127,14 @@ def model_entry(name: str) -> ModelEntry:
         if depth not in RESNET_STAGE_DEPTHS:
             raise ValueError(f'no model known for table row {name!r} (depths '
                              f'{sorted(RESNET_STAGE_DEPTHS)})')
-        if resnext:
-            backbone = dict(type='ResNeXt', depth=depth, groups=32, width_per_group=4)
-            return ModelEntry(name, 'resnext', backbone=backbone,
-                              description=f'MMPretrain ResNeXt depth={depth} 32x4d',
-                              spec=resnet_spec(depth, resnext=True))
-        return ModelEntry(name, 'resnet', backbone=dict(type='ResNet', depth=depth),
-                          description=f'MMPretrain ResNet depth={depth}',
-                          spec=resnet_spec(depth))
+        spec = resnet_spec(depth, resnext)
+        family = 'resnext' if resnext else 'resnet'
+        what = f'ResNeXt depth={depth} 32x4d' if resnext else f'ResNet depth={depth}'
+        return ModelEntry(name, family, DEFAULT_RESOLUTION,
+                          # default out_indices: the last stage
+                          backbone=dict(type='AnyNet', arch=spec.to_dict()),
+                          description=f'regnet_plugin AnyNet {what}',
+                          head_in_channels=spec.out_width, spec=spec)
     match = re.fullmatch(r'EfficientNet-B(\d)', name)
     if match:
         return _efficientnet(int(match.group(1)))
@@ -154,7 +159,7 @@ def _backbone_out_channels(backbone: Any, resolution: int) -> int:
 def _ensure_registered(entry: ModelEntry) -> None:
     """Importing regnet_plugin registers our backbones into MMPretrain's registry."""
     import regnet_plugin  # noqa: F401
-    if entry.is_regnet:
+    if entry.spec is not None:          # RegNet and ResNe(X)t rows: our backbones
         from mmpretrain.registry import MODELS
         if MODELS.get(entry.backbone['type']) is None:
             raise RuntimeError(

@@ -402,7 +402,9 @@ def _rename_toolbox_keys(module: AnyNet, state_dict: dict[str, Any], prefix: str
     Their RegNet is a ResNet (stem ``conv1``/``bn1``, blocks ``layer1.0.conv1`` ...,
     shortcut ``downsample.0``/``.1``), so their checkpoints (``init_cfg=dict(
     type='Pretrained', checkpoint='open-mmlab://regnetx_3.2gf')`` in their configs,
-    a detector's ``load_from``) load into our backbone unchanged. Keys are renamed in
+    a detector's ``load_from``) load into our backbone unchanged, as do their
+    ResNet/ResNeXt checkpoints into the AnyNet points of ``compare.zoo.resnet_spec``
+    (same names; the stride on the 3x3 conv, their 'pytorch' style). Keys are renamed in
     place in ``state_dict``; keys already ours, DCN offsets and plugins (same names
     inside a block) pass through, anything else is reported by the loader as usual.
     """
