@@ -142,6 +142,24 @@ def test_their_checkpoint_loads_through_their_init_cfg(tmp_path):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
+def test_their_checkpoint_passes_the_fit_check_of_our_tools():
+    """tools/test.py, tools/train.py and compare_tables --eval refuse a checkpoint that
+    does not fit before mmengine loads it; the check sees the keys as our backbone loads
+    them (renamed by its pre-hook), so an MMDetection RegNet detector checkpoint fits,
+    and another size still does not."""
+    from mmdet.models.backbones import RegNet as MMDetRegNet
+
+    from regnet_plugin.launch import CheckpointMismatch, check_checkpoint_fits
+    checkpoint = {f'backbone.{k}': v for k, v in MMDetRegNet(ARCH).state_dict().items()}
+    assert check_checkpoint_fits(torch.nn.ModuleDict({'backbone': DetRegNetX(ARCH)}),
+                                 checkpoint, 'theirs.pth') == []
+    assert any(k.startswith('backbone.layer1.') for k in checkpoint)     # left as it was
+    with pytest.raises(CheckpointMismatch,
+                       match=r'mis-shaped tensors: backbone.stage1.block1.conv1.weight \(32'):
+        check_checkpoint_fits(torch.nn.ModuleDict({'backbone': DetRegNetX('regnetx_200mf')}),
+                              checkpoint, 'theirs.pth')
+
+
 def test_out_stem_returns_the_stem_first():
     model = RegNetY('regnety_200mf', out_indices=(0, 3), out_stem=True).eval()
     with torch.no_grad():
