@@ -27,10 +27,13 @@ def register(cls: type, registry: Registry) -> type:
 
 # -- backbones (regnet_plugin/models) -------------------------------------
 from .models import (AnyNet, DetAnyNet, DetRegNetX, DetRegNetY, DetRegNetZ,  # noqa
-                     RegNetX, RegNetY, RegNetZ)
+                     RegNetX, RegNetY, RegNetZ, SmallMapConv2d)
 
 for _backbone in (AnyNet, RegNetX, RegNetY, RegNetZ):
     register(_backbone, MODELS)
+# a conv layer for conv_cfg=dict(type='SmallMapConv2d'): mmcv's build_conv_layer
+# looks conv types up in the same root registry
+register(SmallMapConv2d, MODELS)
 
 
 def register_as(cls: type, name: str, registry: Registry) -> type:

@@ -39,7 +39,11 @@ model = dict(
     type='ImageClassifier',
     # arch: each sampled model's spec; zero-init of each block's last BN keeps the
     # deepest sampled models (50+ blocks) trainable in a few epochs without warm-up
-    backbone=dict(type='AnyNet', arch=None, zero_init_last_bn=True),
+    # SmallMapConv2d + channels_last: the same convolutions, computed as GEMMs on the
+    # 2x2 and 1x1 maps of the last stages, where oneDNN's overhead dominates on CPU
+    # (regnet_plugin/models/small_map_conv.py; same state dict as nn.Conv2d)
+    backbone=dict(type='AnyNet', arch=None, zero_init_last_bn=True,
+                  conv_cfg=dict(type='SmallMapConv2d'), channels_last=True),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=NUM_CLASSES, in_channels=None,
               loss=dict(type='CrossEntropyLoss', loss_weight=1.0), topk=(1,)))

@@ -348,6 +348,17 @@ class AnyNet(BaseModule):
         return self
 
     def init_weights(self) -> None:
+        if self.channels_last:
+            # initialise in NCHW: random fills run in memory order, so NHWC weights
+            # would get other values from the same seed than channels_last=False
+            self.to(memory_format=torch.contiguous_format)
+        try:
+            self._init_weights()
+        finally:
+            if self.channels_last:
+                self.to(memory_format=torch.channels_last)
+
+    def _init_weights(self) -> None:
         super().init_weights()
         pretrained = (isinstance(self.init_cfg, dict)
                       and self.init_cfg.get('type') == 'Pretrained')

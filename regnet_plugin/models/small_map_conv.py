@@ -1,0 +1,148 @@
+"""``SmallMapConv2d``: a ``nn.Conv2d`` that computes convolutions on tiny feature maps
+as matrix products on the CPU, where oneDNN spends far longer on overhead than on
+arithmetic.
+
+Why: a design-space study at low resolution (the embedded digits demo: 32x32
+inputs, so the last stages run at 2x2 and 1x1) trains hundreds of small models on
+CPU cores. There, oneDNN's convolution (PyTorch's CPU default) takes 0.2-5 ms for a
+forward and backward that hold a few hundred thousand multiply-adds, most of all
+grouped and depthwise 3x3 convolutions on 1x1 and 2x2 maps; measured on the demo's
+population, convolutions on maps of at most 2x2 were about 60% of all convolution
+time. The same arithmetic as ``F.linear``/``torch.einsum`` (one GEMM, or one batched
+GEMM over the groups) takes a fraction of that (``benchmarks/bench_small_map_conv.py``).
+
+What it computes is the convolution, with the same parameters and state dict as
+``nn.Conv2d`` (checkpoints move freely between the two); only the order of the
+floating-point sums differs (results agree to float32 rounding, not bit for bit).
+Paths, chosen per call from the input's shape:
+
+* a 1x1 kernel without padding on a map of at most ``pointwise_max_pixels`` pixels:
+  a (grouped) GEMM over the pixels (strides subsample first);
+* any other kernel on a map of at most ``max_pixels`` pixels: the convolution
+  written out as the matrix it is, from the input's (C/G x H x W) values to the
+  output's, one per group (each entry is the weight tap that links an input pixel
+  to an output pixel, or zero where only padding would), and one batched GEMM;
+  on a 1x1 map with "same" padding this is the kernel's centre tap;
+* everything else, inputs on other devices (CUDA...), ``padding_mode`` other than
+  ``'zeros'`` and string paddings: ``nn.Conv2d`` itself.
+
+Use it through the backbones' ``conv_cfg=dict(type='SmallMapConv2d')`` (mmcv's
+``build_conv_layer``), with ``channels_last=True`` for the larger maps.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..validate import check_int
+
+#: defaults measured on a 2-core AMD EPYC (AVX2) with torch 2.14's oneDNN: above
+#: them oneDNN is as fast or faster (benchmarks/bench_small_map_conv.py)
+DEFAULT_MAX_PIXELS = 4
+DEFAULT_POINTWISE_MAX_PIXELS = 64
+
+
+class SmallMapConv2d(nn.Conv2d):
+    """``nn.Conv2d`` computed by GEMMs on small CPU feature maps (see module doc).
+
+    Args:
+        *args, **kwargs: as ``nn.Conv2d``.
+        max_pixels: the largest input map (H*W) computed by im2col and GEMM for
+            kernels larger than 1x1; 0 turns that path off.
+        pointwise_max_pixels: the same for 1x1 kernels.
+    """
+
+    def __init__(self, *args: Any, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 pointwise_max_pixels: int = DEFAULT_POINTWISE_MAX_PIXELS,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_pixels = check_int('max_pixels', max_pixels, 0)
+        self.pointwise_max_pixels = check_int('pointwise_max_pixels',
+                                              pointwise_max_pixels, 0)
+        if isinstance(self.padding, str):            # 'same' / 'valid': nn.Conv2d's
+            self._gemm_ok = False
+        else:
+            self._gemm_ok = self.padding_mode == 'zeros'
+
+    def extra_repr(self) -> str:
+        return (f'{super().extra_repr()}, max_pixels={self.max_pixels}, '
+                f'pointwise_max_pixels={self.pointwise_max_pixels}')
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self._gemm_ok or x.device.type != 'cpu' or x.dim() != 4:
+            return super().forward(x)
+        pixels = x.shape[-2] * x.shape[-1]
+        if self.kernel_size == (1, 1) and self.padding == (0, 0):
+            if pixels <= self.pointwise_max_pixels:
+                return _pointwise(x, self.weight, self.bias, self.stride, self.groups)
+        elif pixels <= self.max_pixels:
+            return _unrolled(x, self.weight, self.bias, self.stride, self.padding,
+                             self.dilation, self.groups)
+        return super().forward(x)
+
+
+def _pointwise(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int],
+               groups: int) -> Tensor:
+    """1x1 convolution as a GEMM over the pixels (NHWC view; output channels_last)."""
+    if stride != (1, 1):
+        x = x[:, :, ::stride[0], ::stride[1]]
+    n, c, h, w = x.shape
+    out = weight.shape[0]
+    pixels = x.permute(0, 2, 3, 1)                  # a view when x is channels_last
+    if groups == 1:
+        y = F.linear(pixels, weight.reshape(out, c), bias)
+    else:
+        y = torch.einsum('nhwgi,goi->nhwgo',
+                         pixels.reshape(n, h, w, groups, c // groups),
+                         weight.reshape(groups, out // groups, c // groups))
+        y = y.reshape(n, h, w, out)
+        if bias is not None:
+            y = y + bias
+    return y.permute(0, 3, 1, 2)
+
+
+@functools.lru_cache(maxsize=256)
+def tap_index(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
+              padding: tuple[int, int], dilation: tuple[int, int]
+              ) -> tuple[Tensor, int, int]:
+    """For each (output pixel, input pixel) pair of a convolution on a ``size`` map:
+    the index (ky * kw + kx) of the kernel tap that links them, or kh * kw where
+    none does; and the output's height and width."""
+    (h, w), (kh, kw) = size, kernel
+    oh = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    if oh < 1 or ow < 1:
+        raise RuntimeError(f'the {kh}x{kw} kernel (dilation {dilation}, padding '
+                           f'{padding}) does not fit the {h}x{w} input')
+    index = torch.full((oh * ow, h * w), kh * kw, dtype=torch.long)
+    for oy, ox, ky, kx in itertools.product(range(oh), range(ow), range(kh), range(kw)):
+        iy = oy * stride[0] - padding[0] + ky * dilation[0]
+        ix = ox * stride[1] - padding[1] + kx * dilation[1]
+        if 0 <= iy < h and 0 <= ix < w:
+            index[oy * ow + ox, iy * w + ix] = ky * kw + kx
+    return index, oh, ow
+
+
+def _unrolled(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int],
+              padding: tuple[int, int], dilation: tuple[int, int], groups: int) -> Tensor:
+    """The convolution as one (input pixels x output pixels) matrix per group."""
+    n, c, h, w = x.shape
+    out, per_group, kh, kw = weight.shape
+    index, oh, ow = tap_index((h, w), (kh, kw), stride, padding, dilation)
+    per_out = out // groups
+    taps = torch.cat([weight.reshape(out, per_group, kh * kw),
+                      weight.new_zeros(out, per_group, 1)], dim=2)
+    matrix = taps[:, :, index]                       # out, in/G, out pixels, in pixels
+    matrix = matrix.reshape(groups, per_out, per_group, oh * ow, h * w)
+    matrix = matrix.permute(0, 2, 4, 1, 3).reshape(groups, per_group * h * w,
+                                                   per_out * oh * ow)
+    values = x.reshape(n, groups, per_group * h * w).transpose(0, 1)
+    y = torch.bmm(values, matrix).transpose(0, 1).reshape(n, out, oh, ow)
+    if bias is not None:
+        y = y + bias.view(1, out, 1, 1)
+    return y
