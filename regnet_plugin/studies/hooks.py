@@ -21,6 +21,7 @@ import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from ..validate import check_number
 from .layout import StudyDir
 from .results import ModelResult, ResultStore
 
@@ -41,12 +42,18 @@ class EDFHook(Hook):
         check_loss: raise ``NonFiniteLossError`` on a NaN/inf training loss.
         refresh_summary: after training, recompute the study's live summary and
             log it through the visualizer.
+        summary_interval_s: refresh it only when the last refresh (by any model of
+            the study) is at least this old; 0 refreshes after every model. With
+            many small models (the CPU demo) a refresh per model costs a few percent
+            of the study's time; ``analyze`` (run by ``run`` at the end) is complete
+            either way.
     """
 
     priority = 'LOW'
 
     def __init__(self, study_dir: str, model_key: str, metric: str = DEFAULT_METRIC,
-                 check_loss: bool = True, refresh_summary: bool = True) -> None:
+                 check_loss: bool = True, refresh_summary: bool = True,
+                 summary_interval_s: float = 0.0) -> None:
         if not model_key:
             raise ValueError('EDFHook needs the model_key of the study model it records')
         self.study = StudyDir(study_dir)
@@ -54,6 +61,7 @@ class EDFHook(Hook):
         self.metric = metric
         self.check_loss = bool(check_loss)
         self.refresh_summary = bool(refresh_summary)
+        self.summary_interval_s = check_number('summary_interval_s', summary_interval_s, 0)
         self.history: list[float] = []
         self.start_time = time.time()
 
@@ -103,8 +111,17 @@ class EDFHook(Hook):
         ResultStore(self.study.results).write(result)
         runner.logger.info(f'[study] {self.model_key}: final top-1 error {final:.2f}%, '
                            f'best {result.best_error:.2f}%')
-        if self.refresh_summary:
+        if self.refresh_summary and self._summary_due():
             self._log_study(runner)
+
+    def _summary_due(self) -> bool:
+        if self.summary_interval_s <= 0:
+            return True
+        try:
+            refreshed = (self.study.analysis / 'live' / 'summary.json').stat().st_mtime
+        except OSError:
+            return True
+        return time.time() - refreshed >= self.summary_interval_s
 
     # -- study summary ------------------------------------------------------------
     def _log_study(self, runner) -> None:

@@ -134,9 +134,14 @@ def model_config(cfg: Config, entry: ModelEntry, study_dir: StudyDir,
     if isinstance(model.get('head'), dict) and 'in_channels' not in model['head']:
         model['head']['in_channels'] = last_width
     data_cfg['work_dir'] = str(study_dir.model_work_dir(entry.key))
-    hooks = [h for h in (data_cfg.get('custom_hooks') or [])
-             if not (isinstance(h, dict) and h.get('type') == 'EDFHook')]
-    hooks.append(dict(type='EDFHook', study_dir=str(study_dir.root), model_key=entry.key))
+    hooks, options = [], {}
+    for hook in data_cfg.get('custom_hooks') or []:
+        if isinstance(hook, dict) and hook.get('type') == 'EDFHook':
+            options = hook            # the config's EDFHook options (e.g. its interval)
+        else:
+            hooks.append(hook)
+    hooks.append(dict(options, type='EDFHook', study_dir=str(study_dir.root),
+                      model_key=entry.key))
     data_cfg['custom_hooks'] = hooks
     imports = dict(data_cfg.get('custom_imports') or {})
     names = list(imports.get('imports') or [])

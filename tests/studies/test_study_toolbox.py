@@ -136,6 +136,45 @@ def test_edf_hook_stops_on_nan_loss_and_reason_is_diagnosed(tmp_path):
         hook.after_val_epoch(runner, {'loss': 1.0})
 
 
+def test_edf_hook_refreshes_the_live_summary_at_most_every_interval(tmp_path):
+    calls = []
+    hook = EDFHook(str(tmp_path), 'RegNetX-abc', summary_interval_s=30)
+    hook._log_study = lambda runner: calls.append(1)
+    runner = mock.Mock(epoch=1, work_dir=str(tmp_path))
+    hook.history = [12.0]
+    hook.after_train(runner)                       # no summary yet: refresh
+    summary = tmp_path / 'analysis' / 'live' / 'summary.json'
+    summary.parent.mkdir(parents=True)
+    summary.write_text('{}')
+    hook.after_train(runner)                       # refreshed a moment ago: skip
+    old = time.time() - 31
+    os.utime(summary, (old, old))
+    hook.after_train(runner)                       # older than the interval: refresh
+    assert len(calls) == 2
+    every = EDFHook(str(tmp_path), 'RegNetX-abc')  # default 0: after every model
+    every._log_study = lambda runner: calls.append(1)
+    every.history = [12.0]
+    every.after_train(runner)
+    assert len(calls) == 3
+    with pytest.raises(ValueError, match='summary_interval_s'):
+        EDFHook(str(tmp_path), 'RegNetX-abc', summary_interval_s=-1)
+
+
+def test_sample_keeps_the_configs_edf_hook_options(tmp_path):
+    from mmengine.config import Config
+
+    from regnet_plugin.studies.study import sample_study
+    config = tiny_config(tmp_path, n=1, extra="custom_hooks = [dict(type='EDFHook', "
+                                              "summary_interval_s=20.0)]\n")
+    manifest = sample_study(config, tmp_path / 'study', log=lambda m: None)
+    key = manifest.keys()[0]
+    cfg = Config.fromfile(str(StudyDir(tmp_path / 'study').model_config(key)))
+    hooks = [h for h in cfg.custom_hooks if h['type'] == 'EDFHook']
+    assert len(hooks) == 1
+    assert hooks[0]['summary_interval_s'] == 20.0 and hooks[0]['model_key'] == key
+    assert hooks[0]['study_dir'] == str(StudyDir(tmp_path / 'study').root)
+
+
 # -- a real study, killed with SIGKILL mid-way, then resumed -------------------------
 @pytest.mark.slow
 def test_killed_study_resumes_without_retraining_or_losing_results(tmp_path):
