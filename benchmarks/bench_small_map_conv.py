@@ -5,8 +5,8 @@ Draws models from design spaces the way a study does (the demo's spaces and regi
 as configured by default, and with ``conv_cfg=dict(type='SmallMapConv2d')``,
 ``channels_last=True``), and times a training step (forward, backward, SGD step) of
 both in the same process, alternating. Prints each model's times, the ratio of the
-summed times, and the largest relative difference of the outputs and gradients
-(float rounding, not bit-identical).
+summed times, and how far each path's float32 outputs and gradients are from the
+float64 computation (float rounding: neither is bit-identical to it).
 
     .venv/bin/python benchmarks/bench_small_map_conv.py              # ~1 min
     .venv/bin/python benchmarks/bench_small_map_conv.py --models 8 --threads 2
@@ -47,6 +47,8 @@ def main() -> int:
     parser.add_argument('--models', type=int, default=3, help='models per space')
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument('--img-size', type=int, default=32)
+    parser.add_argument('--min-flops', type=float, default=1e6)
+    parser.add_argument('--max-flops', type=float, default=2e6)
     parser.add_argument('--repeats', type=int, default=4, help='timed steps per round')
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--threads', type=int, default=1)
@@ -54,9 +56,10 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     totals = {'default': 0.0, 'small_map': 0.0}
-    worst = 0.0
+    worst = [0.0, 0.0]
     for space in args.spaces:
-        regime = Regime(min_flops=1e6, max_flops=2e6, img_size=args.img_size,
+        regime = Regime(min_flops=args.min_flops, max_flops=args.max_flops,
+                        img_size=args.img_size,
                         num_classes=10)
         for model in sample_models(space, args.models, regime, seed=args.seed):
             torch.manual_seed(0)
@@ -65,7 +68,7 @@ def main() -> int:
                           channels_last=True)
             fast.load_state_dict(plain.state_dict())
             x = torch.randn(args.batch, 3, args.img_size, args.img_size)
-            worst = max(worst, _difference(plain, fast, x))
+            worst = [max(w, d) for w, d in zip(worst, _difference(plain, fast, x))]
             times = {'default': 0.0, 'small_map': 0.0}
             for _ in range(args.rounds):
                 times['default'] += step_time(plain, x, args.repeats)
@@ -77,18 +80,31 @@ def main() -> int:
                   f'small_map {times["small_map"] / args.rounds * 1e3:7.1f} ms  '
                   f'x{times["default"] / times["small_map"]:.2f}', flush=True)
     print(f'training step, summed over models: default / small_map = '
-          f'{totals["default"] / totals["small_map"]:.2f}  '
-          f'(largest relative difference of outputs and gradients: {worst:.1e})')
+          f'{totals["default"] / totals["small_map"]:.2f}')
+    print(f'largest relative difference of outputs and gradients from float64: '
+          f'default {worst[0]:.1e}, small_map {worst[1]:.1e}')
     return 0
 
 
-def _difference(plain: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor) -> float:
-    a, b = copy.deepcopy(plain), copy.deepcopy(fast)
-    ya, yb = a(x)[-1], b(x)[-1]
-    ya.square().mean().backward()
-    yb.square().mean().backward()
-    pairs = [(ya, yb)] + [(pa.grad, pb.grad) for pa, pb in zip(a.parameters(), b.parameters())]
-    return max(float((u - v).abs().max() / u.abs().max().clamp_min(1e-12)) for u, v in pairs)
+def _difference(plain: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor
+                ) -> tuple[float, float]:
+    """How far each float32 model's output and gradients are from the float64
+    computation (largest relative difference over the tensors): float32 rounding is
+    amplified through deep BatchNorm stacks, so compare the two against the exact
+    reference, not against each other."""
+    def run(model: torch.nn.Module, dtype: torch.dtype) -> list[torch.Tensor]:
+        model = copy.deepcopy(model).to(dtype)
+        out = model(x.to(dtype))[-1]
+        out.square().mean().backward()
+        return [out.detach()] + [p.grad for p in model.parameters()]
+
+    exact = run(plain, torch.float64)
+
+    def error(tensors: list[torch.Tensor]) -> float:
+        return max(float((t.double() - e).abs().max() / e.abs().max().clamp_min(1e-12))
+                   for t, e in zip(tensors, exact))
+
+    return error(run(plain, torch.float32)), error(run(fast, torch.float32))
 
 
 if __name__ == '__main__':

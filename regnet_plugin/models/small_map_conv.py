@@ -26,6 +26,10 @@ Paths, chosen per call from the input's shape:
 * everything else, inputs on other devices (CUDA...), ``padding_mode`` other than
   ``'zeros'`` and string paddings: ``nn.Conv2d`` itself.
 
+The written-out matrix has (C_out x C_in/G x in pixels x out pixels) entries, so the
+thresholds are kept small; for export (ONNX, TorchScript) build the model with
+``nn.Conv2d``, which loads the same weights.
+
 Use it through the backbones' ``conv_cfg=dict(type='SmallMapConv2d')`` (mmcv's
 ``build_conv_layer``), with ``channels_last=True`` for the larger maps.
 """
