@@ -19,6 +19,13 @@ dtype and keys), draws the same random numbers and gives the same batches: a mod
 trains to bit-identical weights either way. Only deterministic transforms belong in
 the source pipeline (a random one would be frozen at its first draw).
 
+The common per-access pipeline ``[RandomCrop(...), PackInputs()]`` (or
+``[PackInputs()]``) runs as one step (``fuse=True``): each item's padded image is
+kept, and per access only RandomCrop's own offset draw, its own crop and PackInputs
+run, without the dataset's per-item unpickling and the transforms' bookkeeping
+(about half the time per item on the digits demo). The output and the random draws
+are RandomCrop's and PackInputs' own, so batches stay bit-identical.
+
 Within one process the loaded items are kept in a cache keyed by a fingerprint of
 the source (its class, pipeline, annotations and the size and mtime of each image
 file), so a process that builds the dataset once (``preload``) and then forks one
@@ -52,12 +59,14 @@ class InMemoryDataset(BaseDataset):
         test_mode: as ``BaseDataset``.
         lazy_init: as ``BaseDataset``: load on first access instead of at build.
         cache: keep the loaded items in the process-wide cache (see module doc).
+        fuse: run a ``[RandomCrop, PackInputs]`` or ``[PackInputs]`` pipeline as one
+            step (see module doc; same output); other pipelines run as usual.
     """
 
     def __init__(self, dataset: Mapping[str, Any] | BaseDataset,
                  pipeline: Iterable = (), indices: int | list[int] | None = None,
                  test_mode: bool = False, lazy_init: bool = False, cache: bool = True,
-                 max_refetch: int = 1000) -> None:
+                 max_refetch: int = 1000, fuse: bool = True) -> None:
         if isinstance(dataset, Mapping):
             self._source_cfg: Mapping[str, Any] | None = copy.deepcopy(dict(dataset))
             self.source: BaseDataset | None = None
@@ -69,6 +78,10 @@ class InMemoryDataset(BaseDataset):
         if not isinstance(cache, bool):
             raise TypeError(f'cache must be a bool, got {cache!r}')
         self.cache = cache
+        if not isinstance(fuse, bool):
+            raise TypeError(f'fuse must be a bool, got {fuse!r}')
+        self.fuse = fuse
+        self._fused: _CropAndPack | None = None
         super().__init__(ann_file='', metainfo=None, pipeline=list(pipeline),
                          indices=indices, test_mode=test_mode, lazy_init=lazy_init,
                          serialize_data=True, max_refetch=max_refetch)
@@ -103,6 +116,68 @@ class InMemoryDataset(BaseDataset):
                 _CACHE.pop(next(iter(_CACHE)))
             _CACHE[key] = items
         return list(items)
+
+
+    def prepare_data(self, idx: int) -> Any:
+        if self.fuse:
+            if self._fused is None:
+                self._fused = _CropAndPack.of(self)
+            if self._fused:
+                return self._fused(idx)
+        return super().prepare_data(idx)
+
+
+class _CropAndPack:
+    """``[RandomCrop, PackInputs]`` / ``[PackInputs]`` of an InMemoryDataset as one
+    step: RandomCrop's deterministic padding is done once per item; its offset draw
+    (``rand_crop_params``), its crop (``mmcv.imcrop``) and PackInputs are the
+    transforms' own, so the output and the random numbers drawn are theirs."""
+
+    def __init__(self, dataset: BaseDataset, crop: Any, pack: Any) -> None:
+        self.crop, self.pack = crop, pack
+        # the items as get_data_info gives them (with the wrapper's sample_idx)
+        self.items = [dataset.get_data_info(i) for i in range(len(dataset))]
+        self.padded: list[Any] = [None] * len(self.items)
+
+    def __bool__(self) -> bool:
+        return True
+
+    @classmethod
+    def of(cls, dataset: BaseDataset) -> '_CropAndPack | bool':
+        """The fused step for ``dataset``'s pipeline, or False when it does not fit."""
+        try:
+            from mmpretrain.datasets.transforms import PackInputs, RandomCrop
+        except ImportError:
+            return False
+        transforms = list(getattr(dataset.pipeline, 'transforms', []))
+        crop = transforms.pop(0) if len(transforms) == 2 else None
+        if len(transforms) != 1 or type(transforms[0]) is not PackInputs:
+            return False
+        if crop is not None and (type(crop) is not RandomCrop or crop.pad_if_needed):
+            return False
+        return cls(dataset, crop, transforms[0])
+
+    def __call__(self, idx: int) -> dict:
+        import mmcv
+        import numpy as np
+        item = self.items[idx]
+        # a fresh dict per access, arrays copied (the serialized items were too)
+        results = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in item.items()
+                   if k != 'img'}
+        if self.crop is None:
+            results['img'] = item['img'].copy()
+            return self.pack(results)
+        padded = self.padded[idx]
+        if padded is None:                   # RandomCrop.transform's padding
+            padded = item['img'] if self.crop.padding is None else mmcv.impad(
+                item['img'], padding=self.crop.padding, pad_val=self.crop.pad_val)
+            self.padded[idx] = padded
+        offset_h, offset_w, target_h, target_w = self.crop.rand_crop_params(padded)
+        img = mmcv.imcrop(padded, np.array([offset_w, offset_h, offset_w + target_w - 1,
+                                            offset_h + target_h - 1]))
+        results['img'] = img
+        results['img_shape'] = img.shape
+        return self.pack(results)
 
 
 def fingerprint(source: BaseDataset) -> str:

@@ -114,3 +114,45 @@ def test_bad_source_is_a_clear_error():
         InMemoryDataset(dataset=[1, 2])
     with pytest.raises(TypeError, match='cache must be'):
         InMemoryDataset(dataset=dict(type='CustomDataset'), cache=1, lazy_init=True)
+
+
+@pytest.mark.parametrize('pipeline', [
+    [CROP, dict(type='PackInputs')],
+    [dict(type='RandomCrop', crop_size=28), dict(type='PackInputs')],
+    [dict(type='PackInputs')],
+])
+def test_fused_crop_and_pack_is_the_transforms_own_output(digits, pipeline):
+    """fuse=True (the default) gives what RandomCrop and PackInputs give one by one:
+    the same tensors, labels and metainfo, and the same numpy random draws."""
+    from mmengine.registry import DATASETS, DefaultScope
+    import regnet_plugin  # noqa: F401
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        fused = DATASETS.build(in_memory(digits, 'val', pipeline, indices=80))
+        plain = DATASETS.build(in_memory(digits, 'val', pipeline, indices=80, fuse=False))
+    order = np.random.default_rng(0).integers(0, 80, 200)     # repeats: two "epochs"
+    outputs, states = [], []
+    for dataset in (fused, plain):
+        np.random.seed(5)
+        outputs.append([dataset[int(i)] for i in order])
+        states.append(np.random.get_state()[1].copy())
+    assert fused._fused and plain._fused is None
+    assert np.array_equal(*states)
+    for a, b in zip(*outputs):
+        assert a['inputs'].dtype == b['inputs'].dtype and torch.equal(a['inputs'], b['inputs'])
+        assert torch.equal(a['data_samples'].gt_label, b['data_samples'].gt_label)
+        assert a['data_samples'].metainfo == b['data_samples'].metainfo
+    if pipeline[0]['type'] == 'RandomCrop':  # the crops are random, so the check has teeth
+        assert len({tuple(o['inputs'].flatten()[:400].tolist())
+                     for o, i in zip(outputs[0], order) if i == order[0]}) > 1
+
+
+def test_other_pipelines_run_their_transforms(digits):
+    from mmengine.registry import DATASETS, DefaultScope
+    import regnet_plugin  # noqa: F401
+    pipeline = [dict(type='RandomFlip', prob=0.5), dict(type='PackInputs')]
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        dataset = DATASETS.build(in_memory(digits, 'val', pipeline, indices=4))
+    dataset[0]
+    assert dataset._fused is False
+    with pytest.raises(TypeError, match='fuse'):
+        DATASETS.build(in_memory(digits, 'val', pipeline, fuse='yes'))
