@@ -349,3 +349,29 @@ def test_training_a_model_again_reproduces_its_error(tmp_path):
         assert result.status == 'done', result.reason
         histories.append(result.history)
     assert histories[0] == histories[1]
+
+
+def test_the_make_demo_config_samples_what_its_comments_say(tmp_path):
+    """configs/studies/demo_digits_refinement.py overrides demo_digits.py's size in
+    every place it is used (regime, data, crop) and keeps its EDFHook interval."""
+    from mmengine.config import Config
+
+    from regnet_plugin.studies.study import sample_study
+    config = tmp_path / 'demo.py'
+    config.write_text(f"_base_ = [{str(ROOT / 'configs/studies/demo_digits_refinement.py')!r}]"
+                      f"\nstudy = dict(num_models=1)\n")
+    manifest = sample_study(config, tmp_path / 'study', log=lambda m: None)
+    assert sorted({m.space for m in manifest.models}) == [
+        'AnyNetX_A', 'AnyNetX_C', 'AnyNetX_E', 'RegNetX']
+    assert all(0.25e6 <= m.complexity['flops'] <= 0.5e6 for m in manifest.models)
+    cfg = Config.fromfile(str(StudyDir(tmp_path / 'study').model_config(manifest.keys()[0])))
+    train = cfg.train_dataloader.dataset
+    assert train.pipeline[0] == dict(type='RandomCrop', crop_size=16, padding=1)
+    assert Path(train.dataset.data_root).name.startswith('digits16')
+    assert cfg.val_dataloader.dataset.dataset.data_root == train.dataset.data_root
+    from PIL import Image
+    first = next((Path(train.dataset.data_root) / 'train').rglob('*.png'))
+    assert Image.open(first).size == (16, 16)
+    assert cfg.train_cfg.max_epochs == 3 and cfg.model.backbone.channels_last
+    assert [h['summary_interval_s'] for h in cfg.custom_hooks if h['type'] == 'EDFHook'] \
+        == [20.0]
