@@ -119,14 +119,18 @@ def test_built_by_mmcv_and_state_dict_is_nn_conv2d():
     conv.load_state_dict(plain.state_dict())        # strict: same keys and shapes
 
 
+def small_arch(depths: tuple[int, ...]) -> dict:
+    """Four stages for 32x32 inputs (maps 8, 4, 2, 1): dense, depthwise and grouped
+    3x3 convolutions on each map size."""
+    return dict(stem_width=16, stages=[
+        dict(depth=d, width=w, stride=2, bottleneck_ratio=b, group_width=g)
+        for d, w, b, g in zip(depths, (16, 32, 48, 64), (1.0, 2.0, 1.0, 1.0), (4, 1, 8, 16))])
+
+
 def test_anynet_with_small_map_conv_matches_the_default_backbone():
     """A whole AnyNet (32x32 input: its last stages run at 2x2 and 1x1) through
     conv_cfg and channels_last: same outputs and gradients as the default one."""
-    arch = dict(stem_width=16, stages=[
-        dict(depth=1, width=16, stride=2, bottleneck_ratio=1.0, group_width=4),
-        dict(depth=2, width=32, stride=2, bottleneck_ratio=2.0, group_width=1),
-        dict(depth=2, width=48, stride=2, bottleneck_ratio=1.0, group_width=8),
-        dict(depth=2, width=64, stride=2, bottleneck_ratio=1.0, group_width=16)])
+    arch = small_arch(depths=(1, 2, 2, 2))
     torch.manual_seed(0)
     plain = AnyNet(arch=arch, out_indices=(0, 1, 2, 3)).double()
     fast = AnyNet(arch=arch, out_indices=(0, 1, 2, 3), channels_last=True,
@@ -146,11 +150,7 @@ def test_anynet_with_small_map_conv_matches_the_default_backbone():
 
 def _classifier(channels_last: bool, conv_cfg):
     from mmengine.registry import MODELS
-    arch = dict(stem_width=16, stages=[
-        dict(depth=1, width=16, stride=2, bottleneck_ratio=1.0, group_width=4),
-        dict(depth=1, width=32, stride=2, bottleneck_ratio=2.0, group_width=1),
-        dict(depth=2, width=48, stride=2, bottleneck_ratio=1.0, group_width=8),
-        dict(depth=1, width=64, stride=2, bottleneck_ratio=1.0, group_width=16)])
+    arch = small_arch(depths=(1, 1, 2, 1))
     torch.manual_seed(0)
     model = MODELS.build(dict(
         type='mmpretrain.ImageClassifier',
