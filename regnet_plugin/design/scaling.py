@@ -118,5 +118,10 @@ def scale_spec(spec: AnyNetSpec, scale_type: str, factor: float, img_size: int =
                    for st, d, w, g in zip(spec.stages, depths, widths, gs))
     scaled = dataclasses.replace(spec, stages=stages)
     size = round(img_size * r_s / 4) * 4
+    if size < 4:           # pycls' rounding to a multiple of 4 reaches 0 pixels
+        raise ValueError(f'scaling img_size {img_size} by r = {r_s:.4g} (type '
+                         f'{scale_type!r}, factor {factor!r}) rounds to {size} pixels; '
+                         f'the scaled resolution must be at least 4 pixels: use a larger '
+                         f'factor, a larger img_size or less weight on r')
     factors = {'d': d_s, 'w': w_s, 'g': g_s, 'r': r_s}
     return ScaledModel(scaled, size, factors, complexity(scaled, size, num_classes))

@@ -195,6 +195,7 @@ def test_fast_compound_scaling_grows_acts_like_sqrt_flops():
     ('x2', 2, 'each part is a dimension'), ('dd', 2, 'repeats'), ('d1_d2', 2, 'once'),
     ('d-1', 2, 'each part'), ('', 2, 'non-empty'), ('dw', 0, 'factor must be'),
     ('dw', float('nan'), 'factor must be'),
+    ('r', 1e-6, r'rounds to 0 pixels.*at least 4'),
 ])
 def test_bad_scaling_arguments(scale_type, factor, match):
     with pytest.raises(ValueError, match=match):
