@@ -156,3 +156,23 @@ def test_other_pipelines_run_their_transforms(digits):
     assert dataset._fused is False
     with pytest.raises(TypeError, match='fuse'):
         DATASETS.build(in_memory(digits, 'val', pipeline, fuse='yes'))
+
+
+def test_a_warm_worker_loads_each_study_dataset_once(digits, tmp_path, monkeypatch):
+    """train_one.warm_up (the forking worker) preloads a config's datasets once; later
+    models with the same datasets skip it (each model process checks its data
+    against the files itself), another data config is loaded."""
+    from mmengine.config import Config
+
+    from regnet_plugin import in_memory_dataset
+    from regnet_plugin.studies import train_one
+    calls = []
+    monkeypatch.setattr(in_memory_dataset, 'preload', lambda cfg: calls.append(cfg))
+    monkeypatch.setattr(train_one, '_WARM_DATASETS', set())
+
+    def config(prefix: str) -> Config:
+        return Config(dict(default_scope='mmpretrain', train_dataloader=dict(
+            dataset=in_memory(digits, prefix, [dict(type='PackInputs')]))))
+    for cfg in (config('train'), config('train'), config('val'), config('train')):
+        train_one.warm_up(cfg)
+    assert len(calls) == 2
