@@ -14,18 +14,11 @@ import argparse
 import json
 import os
 import sys
-import types
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from design_core_only import skip_package_init  # noqa: E402
 
-if __name__ == '__main__' and 'regnet_plugin' not in sys.modules:
-    # Run as a script, only the torch-free design core is needed: give Python a bare
-    # parent package so that regnet_plugin/__init__.py (which registers into
-    # MMPretrain/MMDetection and imports torch and both toolboxes, ~5 s) is skipped.
-    _pkg = types.ModuleType('regnet_plugin')
-    _pkg.__path__ = [os.path.join(REPO, 'regnet_plugin')]
-    sys.modules['regnet_plugin'] = _pkg
+skip_package_init(__name__ == '__main__')  # torch-free: see tools/design_core_only.py
 
 from regnet_plugin.cli_errors import add_debug_flag, cli_main  # noqa: E402
 from regnet_plugin.design.arch import parse_arch  # noqa: E402

@@ -17,16 +17,11 @@ import argparse
 import json
 import os
 import sys
-import types
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from design_core_only import skip_package_init  # noqa: E402
 
-if __name__ == '__main__' and 'regnet_plugin' not in sys.modules:
-    # torch-free: skip the package __init__ (toolbox registration), as model_info does
-    _pkg = types.ModuleType('regnet_plugin')
-    _pkg.__path__ = [os.path.join(REPO, 'regnet_plugin')]
-    sys.modules['regnet_plugin'] = _pkg
+skip_package_init(__name__ == '__main__')  # torch-free: see tools/design_core_only.py
 
 from regnet_plugin.cli_errors import add_debug_flag, cli_main  # noqa: E402
 from regnet_plugin.design.arch import parse_arch  # noqa: E402

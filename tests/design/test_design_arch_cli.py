@@ -105,3 +105,20 @@ def test_cli_unknown_preset():
     assert out.returncode == 2 and out.stdout == ''
     assert "unknown RegNet preset 'regnetx_400gf'" in out.stderr
     assert "Did you mean 'regnetx_400mf'" in out.stderr and 'regnety_32gf' in out.stderr
+
+
+@pytest.mark.parametrize('tool, args', [
+    ('model_info.py', ['regnetx_200mf']),
+    ('scale_model.py', ['regnetx_200mf', '--type', 'dw', '--factor', '2'])])
+def test_design_core_tools_run_without_importing_torch(tool, args):
+    """As scripts, model_info.py and scale_model.py skip the package __init__ (which
+    imports torch and both toolboxes): tools/design_core_only.py."""
+    code = ('import runpy, sys; sys.argv = [{tool!r}] + {args!r}\n'
+            'try:\n    runpy.run_path({path!r}, run_name="__main__")\n'
+            'except SystemExit as exit:\n    assert not exit.code, exit.code\n'
+            'print("TORCH" if "torch" in sys.modules else "NO TORCH")').format(
+                tool=tool, args=args, path=os.path.join(REPO, 'tools', tool))
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         cwd=REPO, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == 'NO TORCH'
