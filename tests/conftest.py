@@ -21,6 +21,18 @@ def _seed_everything():
     torch.manual_seed(0)
 
 
+@pytest.fixture(scope='module')
+def one_thread():
+    """One torch thread for a module of tiny models (``pytestmark =
+    pytest.mark.usefixtures('one_thread')``): OpenMP spin-waiting on a shared,
+    oversubscribed machine made them up to 50x slower; restored afterwards."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def make_image_folder(root, classes=2, per_class=6, size=16, splits=('train', 'val')):
     """An ImageNet-style tree root/split/class/img.png of learnable synthetic images.
 

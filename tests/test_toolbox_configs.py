@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from model_helpers import randomize_state_
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,12 +38,7 @@ FULL_DETECTORS = ('cascade-mask-rcnn_regnetx-400MF_fpn_ms-3x_coco',
                   'retinanet_regnetx-800MF_fpn_1x_coco')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')   # tests/conftest.py
 
 
 def test_all_their_regnet_configs_are_here():
@@ -126,16 +122,7 @@ def test_swapping_the_type_builds_the_same_classifier(path):
 
 # -- outputs with their weights ---------------------------------------------------
 def _randomize_(model: torch.nn.Module) -> torch.nn.Module:
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, tensor in model.state_dict().items():
-            if tensor.is_floating_point():
-                if name.endswith('running_var'):
-                    tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
-                else:
-                    tensor.copy_(torch.randn(tensor.shape, generator=gen)
-                                 * (0.05 if 'offset' in name else 0.2))
-    return model
+    return randomize_state_(model, scale=0.2, offset_scale=0.05)
 
 
 def _convert(tmp_path: Path, model: torch.nn.Module, src: str) -> Path:

@@ -18,14 +18,7 @@ from regnet_plugin.models import AnyNet, RegNetX, RegNetY, XBlock
 SMALL = 'regnety_200mf'   # stages: depths 1, 1, 4, 7; widths 24, 56, 152, 368
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """These models are tiny: one thread avoids OpenMP spin-waiting on a shared,
-    oversubscribed machine (50x slower there); restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')   # tests/conftest.py
 
 
 def randomize_norm_stats(model: nn.Module, seed: int = 0) -> None:

@@ -18,14 +18,7 @@ EXPECTED = {'mmpretrain': {'AnyNet': AnyNet, 'RegNetX': RegNetX, 'RegNetY': RegN
             'mmdet': {'AnyNet': DetAnyNet, 'RegNetX': DetRegNetX, 'RegNetY': DetRegNetY}}
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """These models are tiny: one thread avoids OpenMP spin-waiting on a shared,
-    oversubscribed machine (50x slower there); restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')   # tests/conftest.py
 
 
 def _registries():

@@ -13,12 +13,7 @@ from regnet_plugin.models import RegNetX, RegNetY
 REPO_CONFIG = 'configs/regnet/regnety-200mf_8xb128_in1k.py'
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')   # tests/conftest.py
 
 
 def _randomized(model: torch.nn.Module) -> torch.nn.Module:

@@ -12,30 +12,16 @@ import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from regnet_plugin.models import DetRegNetX, RegNetX, RegNetY
+from model_helpers import randomize_state_
 
 ARCH = 'regnetx_400mf'      # stages 32, 64, 160, 384; depths 1, 2, 7, 12
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')   # tests/conftest.py
 
 
 def _randomize_(model: torch.nn.Module) -> torch.nn.Module:
-    """Random weights everywhere (BN statistics, zero-init gammas, DCN offsets too)."""
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, tensor in model.state_dict().items():
-            if tensor.is_floating_point():
-                if name.endswith('running_var'):
-                    tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
-                else:
-                    tensor.copy_(torch.randn(tensor.shape, generator=gen)
-                                 * (0.1 if 'offset' in name else 0.3))
-    return model
+    return randomize_state_(model, scale=0.3, offset_scale=0.1)
 
 
 def _mmdet_and_ours(**options):
