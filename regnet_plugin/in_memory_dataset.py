@@ -81,7 +81,7 @@ class InMemoryDataset(BaseDataset):
         if not isinstance(fuse, bool):
             raise TypeError(f'fuse must be a bool, got {fuse!r}')
         self.fuse = fuse
-        self._fused: _CropAndPack | None = None
+        self._fused: _CropAndPack | bool | None = None     # None: not looked at yet
         super().__init__(ann_file='', metainfo=None, pipeline=list(pipeline),
                          indices=indices, test_mode=test_mode, lazy_init=lazy_init,
                          serialize_data=True, max_refetch=max_refetch)
@@ -138,9 +138,6 @@ class _CropAndPack:
         # the items as get_data_info gives them (with the wrapper's sample_idx)
         self.items = [dataset.get_data_info(i) for i in range(len(dataset))]
         self.padded: list[Any] = [None] * len(self.items)
-
-    def __bool__(self) -> bool:
-        return True
 
     @classmethod
     def of(cls, dataset: BaseDataset) -> '_CropAndPack | bool':

@@ -26,7 +26,7 @@ skip_package_init(__name__ == '__main__')  # torch-free: see tools/design_core_o
 from regnet_plugin.cli_errors import add_debug_flag, cli_main  # noqa: E402
 from regnet_plugin.design.arch import parse_arch  # noqa: E402
 from regnet_plugin.design.complexity import complexity  # noqa: E402
-from regnet_plugin.design.scaling import scale_spec  # noqa: E402
+from regnet_plugin.design.scaling import scale_spec, scaling_curves  # noqa: E402
 
 
 def scale_model(arch, scale_type: str, factor: float, img_size: int = 224,
@@ -63,22 +63,13 @@ PLOT_STRATEGIES = ('d', 'w', 'r', 'dwr', 'd1_w8_g8_r1')
 PLOT_FACTORS = (1, 2, 4, 8, 16, 32)
 
 
-def scaling_curves(arch, strategies=PLOT_STRATEGIES, factors=PLOT_FACTORS,
-                   img_size: int = 224) -> dict[str, list[tuple[int, int]]]:
-    """(flops, acts) of ``arch`` scaled by each factor, per strategy."""
-    spec = parse_arch(arch).spec
-    return {t: [(m.complexity.flops, m.complexity.acts)
-                for m in (scale_spec(spec, t, f, img_size) for f in factors)]
-            for t in strategies}
-
-
 def plot_scaling(arch, path: str, img_size: int = 224) -> None:
     """Acts against flops (log-log) for the main strategies ([Scaling] Figure 1's
     point: fast compound scaling d1_w8_g8_r1 keeps acts near sqrt(flops))."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    curves = scaling_curves(arch, img_size=img_size)
+    curves = scaling_curves(parse_arch(arch).spec, PLOT_STRATEGIES, PLOT_FACTORS, img_size)
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for name, points in curves.items():
         flops, acts = zip(*points)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from .complexity import ComplexityReport, complexity
 from .parts import BLOCKS
@@ -125,3 +125,13 @@ def scale_spec(spec: AnyNetSpec, scale_type: str, factor: float, img_size: int =
                          f'factor, a larger img_size or less weight on r')
     factors = {'d': d_s, 'w': w_s, 'g': g_s, 'r': r_s}
     return ScaledModel(scaled, size, factors, complexity(scaled, size, num_classes))
+
+
+def scaling_curves(spec: AnyNetSpec, scale_types: Sequence[str], factors: Sequence[float],
+                   img_size: int = 224, num_classes: int = 1000
+                   ) -> dict[str, list[tuple[int, int]]]:
+    """(flops, acts) of ``spec`` scaled by each flops factor, per scale type: the
+    curves of [Scaling] Figure 1 (fast compound scaling keeps acts near sqrt(flops))."""
+    return {t: [(m.complexity.flops, m.complexity.acts)
+                for m in (scale_spec(spec, t, f, img_size, num_classes) for f in factors)]
+            for t in scale_types}
