@@ -90,63 +90,99 @@ class SmallMapConv2d(nn.Conv2d):
         return super().forward(x)
 
 
+def _as_map(rows: Tensor, n: int, h: int, w: int) -> Tensor:
+    """(N*H*W, C) rows, pixel-major, as an (N, C, H, W) channels_last map.
+
+    On a 1x1 map the result gets the plain contiguous strides, as autograd gives the
+    gradient of such a map: BatchNorm's CPU backward takes a path about 6x slower
+    when its input and its gradient have different strides, even strides that only
+    differ on size-1 dimensions."""
+    c = rows.shape[-1]
+    if h * w == 1:
+        return rows.reshape(n, c, 1, 1)
+    return rows.reshape(n, h, w, c).permute(0, 3, 1, 2)
+
+
+def _pixel_rows(x: Tensor) -> Tensor:
+    """(N, C, H, W) as (N*H*W, C) rows: a view when ``x`` is channels_last."""
+    n, c, h, w = x.shape
+    return x.permute(0, 2, 3, 1).reshape(n * h * w, c)
+
+
 def _pointwise(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int],
                groups: int) -> Tensor:
-    """1x1 convolution as a GEMM over the pixels (NHWC view; output channels_last)."""
+    """1x1 convolution as a GEMM over the pixels (output channels_last)."""
     if stride != (1, 1):
         x = x[:, :, ::stride[0], ::stride[1]]
     n, c, h, w = x.shape
     out = weight.shape[0]
-    pixels = x.permute(0, 2, 3, 1)                  # a view when x is channels_last
+    rows = _pixel_rows(x)
     if groups == 1:
-        y = F.linear(pixels, weight.reshape(out, c), bias)
+        y = F.linear(rows, weight.reshape(out, c), bias)
     else:
-        y = torch.einsum('nhwgi,goi->nhwgo',
-                         pixels.reshape(n, h, w, groups, c // groups),
+        y = torch.einsum('pgi,goi->pgo', rows.reshape(n * h * w, groups, c // groups),
                          weight.reshape(groups, out // groups, c // groups))
-        y = y.reshape(n, h, w, out)
+        y = y.reshape(n * h * w, out)
         if bias is not None:
             y = y + bias
-    return y.permute(0, 3, 1, 2)
+    return _as_map(y, n, h, w)
 
 
 @functools.lru_cache(maxsize=256)
-def tap_index(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
-              padding: tuple[int, int], dilation: tuple[int, int]
-              ) -> tuple[Tensor, int, int]:
-    """For each (output pixel, input pixel) pair of a convolution on a ``size`` map:
-    the index (ky * kw + kx) of the kernel tap that links them, or kh * kw where
-    none does; and the output's height and width."""
+def tap_selection(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
+                  padding: tuple[int, int], dilation: tuple[int, int]
+                  ) -> tuple[Tensor, int | None, int, int]:
+    """Which kernel tap links each (input pixel, output pixel) pair of a convolution
+    on a ``size`` map: a 0/1 matrix of shape (kh*kw, in pixels * out pixels), so
+    that ``taps @ selection`` writes the convolution out as a matrix; also the one
+    tap used where a single pixel pair exists (a 1x1 map: the centre tap), else
+    None; and the output's height and width."""
     (h, w), (kh, kw) = size, kernel
     oh = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
     ow = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
     if oh < 1 or ow < 1:
         raise RuntimeError(f'the {kh}x{kw} kernel (dilation {dilation}, padding '
                            f'{padding}) does not fit the {h}x{w} input')
-    index = torch.full((oh * ow, h * w), kh * kw, dtype=torch.long)
+    selection = torch.zeros(kh * kw, h * w, oh * ow)
     for oy, ox, ky, kx in itertools.product(range(oh), range(ow), range(kh), range(kw)):
         iy = oy * stride[0] - padding[0] + ky * dilation[0]
         ix = ox * stride[1] - padding[1] + kx * dilation[1]
         if 0 <= iy < h and 0 <= ix < w:
-            index[oy * ow + ox, iy * w + ix] = ky * kw + kx
-    return index, oh, ow
+            selection[ky * kw + kx, iy * w + ix, ox + oy * ow] = 1.0
+    single = None
+    if h * w * oh * ow == 1:
+        used = selection.reshape(kh * kw).nonzero().flatten().tolist()
+        single = used[0] if len(used) == 1 else None
+    return selection.reshape(kh * kw, -1), single, oh, ow
 
 
 def _unrolled(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int],
               padding: tuple[int, int], dilation: tuple[int, int], groups: int) -> Tensor:
-    """The convolution as one (input pixels x output pixels) matrix per group."""
+    """The convolution as one (input pixels x output pixels) matrix per group.
+
+    Rows and columns are pixel-major, (pixel, channel), the order of a channels_last
+    map: for a dense convolution the input and output need no copy."""
     n, c, h, w = x.shape
     out, per_group, kh, kw = weight.shape
-    index, oh, ow = tap_index((h, w), (kh, kw), stride, padding, dilation)
-    per_out = out // groups
-    taps = torch.cat([weight.reshape(out, per_group, kh * kw),
-                      weight.new_zeros(out, per_group, 1)], dim=2)
-    matrix = taps[:, :, index]                       # out, in/G, out pixels, in pixels
-    matrix = matrix.reshape(groups, per_out, per_group, oh * ow, h * w)
-    matrix = matrix.permute(0, 2, 4, 1, 3).reshape(groups, per_group * h * w,
-                                                   per_out * oh * ow)
-    values = x.reshape(n, groups, per_group * h * w).transpose(0, 1)
-    y = torch.bmm(values, matrix).transpose(0, 1).reshape(n, out, oh, ow)
+    selection, single, oh, ow = tap_selection((h, w), (kh, kw), stride, padding, dilation)
+    per_out, p_in, p_out = out // groups, h * w, oh * ow
+    taps = weight.reshape(out, per_group, kh * kw)
+    if single is not None:                          # one pixel pair: one tap
+        matrix = taps[:, :, single]                 # out, in/G
+    else:
+        matrix = taps.reshape(-1, kh * kw) @ selection.to(weight.dtype)
+    # (G, out/G, in/G, p_in, p_out) -> (G, p_in * in/G, p_out * out/G)
+    matrix = matrix.reshape(groups, per_out, per_group, p_in, p_out)
+    matrix = matrix.permute(0, 3, 2, 4, 1).reshape(groups, p_in * per_group,
+                                                   p_out * per_out)
+    rows = _pixel_rows(x).reshape(n, p_in, groups, per_group)
+    if groups == 1:
+        y = rows.reshape(n, p_in * per_group) @ matrix[0]
+    else:
+        values = rows.permute(2, 0, 1, 3).reshape(groups, n, p_in * per_group)
+        y = torch.bmm(values, matrix)               # G, N, p_out * out/G
+        y = y.reshape(groups, n, p_out, per_out).permute(1, 2, 0, 3)
+    y = y.reshape(n * p_out, out)
     if bias is not None:
-        y = y + bias.view(1, out, 1, 1)
-    return y
+        y = y + bias
+    return _as_map(y, n, oh, ow)
