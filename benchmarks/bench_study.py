@@ -9,7 +9,7 @@ time, as ``make demo`` runs it), alternating paths round by round:
   forked model processes that import the toolbox themselves (``warm_fork=False``),
   ``nn.Conv2d`` (oneDNN) in NCHW, SGD's per-tensor loop;
 * ``new``: the demo config as it is (``InMemoryDataset``, warm forks, the backbone's
-  convolutions as ``SmallMapConv2d`` in channels_last, SGD's foreach step).
+  convolutions as ``SmallMapConv2d`` in channels_last, SGD's fused step).
 
 It prints the wall time of each round, trained model-epochs per minute of wall for
 each path (median over rounds) and their ratio, and how the models' errors compare.
@@ -55,7 +55,7 @@ test_dataloader = val_dataloader
 # today's convolutions: nn.Conv2d (oneDNN) in NCHW
 model = dict(backbone=dict(conv_cfg=None, channels_last=False))
 # today's SGD step: torch's per-tensor loop
-optim_wrapper = dict(optimizer=dict(foreach=None))
+optim_wrapper = dict(optimizer=dict(foreach=None, fused=None))
 """
 
 

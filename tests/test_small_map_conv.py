@@ -188,3 +188,27 @@ def test_same_seed_same_initial_weights_and_same_training(channels_last, conv_cf
             optim.step()
     for (name, a), b in zip(plain.named_parameters(), fast.parameters()):
         torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-11, msg=name)
+
+
+def test_batchnorm_gets_its_gradient_in_its_input_layout():
+    """With channels_last (the documented use), each GEMM path returns the layout
+    autograd later gives the gradient of its output. BatchNorm's CPU backward is
+    several times slower when its input and its gradient differ in strides, even
+    on size-1 dimensions ((C, 1, C, C) against (C, 1, 1, 1) on a 1x1 map)."""
+    model = AnyNet(arch=small_arch(depths=(1, 2, 2, 2)), channels_last=True,
+                   conv_cfg=dict(type='SmallMapConv2d'))
+    seen = []
+
+    def record(module, inputs, output):
+        output.register_hook(
+            lambda grad, x=inputs[0]: seen.append((tuple(x.shape), x.stride(),
+                                                   grad.stride())))
+
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.register_forward_hook(record)
+    x = torch.randn(4, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    sum(o.square().mean() for o in model(x)).backward()
+    assert {shape[-1] for shape, _, _ in seen} == {16, 8, 4, 2, 1}
+    mismatched = [(shape, a, b) for shape, a, b in seen if a != b]
+    assert not mismatched

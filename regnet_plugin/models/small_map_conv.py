@@ -90,12 +90,20 @@ class SmallMapConv2d(nn.Conv2d):
         return super().forward(x)
 
 
+def _pixel_major(x: Tensor) -> bool:
+    """Whether to compute in (pixel, channel) order: for channels_last inputs (and
+    1x1 maps, where both orders are one). NCHW inputs are computed in (channel,
+    pixel) order, so that outputs and gradients keep their input's layout too."""
+    return x.shape[-2] * x.shape[-1] == 1 or (
+        x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous())
+
+
 def _as_map(rows: Tensor, n: int, h: int, w: int) -> Tensor:
     """(N*H*W, C) rows, pixel-major, as an (N, C, H, W) channels_last map.
 
     On a 1x1 map the result gets the plain contiguous strides, as autograd gives the
     gradient of such a map: BatchNorm's CPU backward takes a path about 6x slower
-    when its input and its gradient have different strides, even strides that only
+    when its input and its gradient differ in strides, even strides that only
     differ on size-1 dimensions."""
     c = rows.shape[-1]
     if h * w == 1:
@@ -111,17 +119,23 @@ def _pixel_rows(x: Tensor) -> Tensor:
 
 def _pointwise(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int],
                groups: int) -> Tensor:
-    """1x1 convolution as a GEMM over the pixels (output channels_last)."""
+    """1x1 convolution as a GEMM over the pixels, in the input's layout."""
+    pixel_major = _pixel_major(x)
     if stride != (1, 1):
         x = x[:, :, ::stride[0], ::stride[1]]
     n, c, h, w = x.shape
-    out = weight.shape[0]
+    out, per_group = weight.shape[0], c // groups
+    if not pixel_major:                              # NCHW: channels x pixels
+        y = torch.einsum('ngip,goi->ngop', x.reshape(n, groups, per_group, h * w),
+                         weight.reshape(groups, out // groups, per_group))
+        y = y.reshape(n, out, h, w)
+        return y if bias is None else y + bias.view(1, out, 1, 1)
     rows = _pixel_rows(x)
     if groups == 1:
         y = F.linear(rows, weight.reshape(out, c), bias)
     else:
-        y = torch.einsum('pgi,goi->pgo', rows.reshape(n * h * w, groups, c // groups),
-                         weight.reshape(groups, out // groups, c // groups))
+        y = torch.einsum('pgi,goi->pgo', rows.reshape(n * h * w, groups, per_group),
+                         weight.reshape(groups, out // groups, per_group))
         y = y.reshape(n * h * w, out)
         if bias is not None:
             y = y + bias
@@ -160,29 +174,35 @@ def _unrolled(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int,
               padding: tuple[int, int], dilation: tuple[int, int], groups: int) -> Tensor:
     """The convolution as one (input pixels x output pixels) matrix per group.
 
-    Rows and columns are pixel-major, (pixel, channel), the order of a channels_last
-    map: for a dense convolution the input and output need no copy."""
+    Rows and columns are ordered as the input is laid out in memory: (pixel,
+    channel) for channels_last, (channel, pixel) for NCHW, so that a dense
+    convolution needs no copy of its input or output."""
     n, c, h, w = x.shape
     out, per_group, kh, kw = weight.shape
     selection, single, oh, ow = tap_selection((h, w), (kh, kw), stride, padding, dilation)
     per_out, p_in, p_out = out // groups, h * w, oh * ow
     taps = weight.reshape(out, per_group, kh * kw)
     if single is not None:                          # one pixel pair: one tap
-        matrix = taps[:, :, single]                 # out, in/G
+        matrix = taps[:, :, single]
     else:
         matrix = taps.reshape(-1, kh * kw) @ selection.to(weight.dtype)
-    # (G, out/G, in/G, p_in, p_out) -> (G, p_in * in/G, p_out * out/G)
     matrix = matrix.reshape(groups, per_out, per_group, p_in, p_out)
-    matrix = matrix.permute(0, 3, 2, 4, 1).reshape(groups, p_in * per_group,
-                                                   p_out * per_out)
-    rows = _pixel_rows(x).reshape(n, p_in, groups, per_group)
-    if groups == 1:
-        y = rows.reshape(n, p_in * per_group) @ matrix[0]
-    else:
-        values = rows.permute(2, 0, 1, 3).reshape(groups, n, p_in * per_group)
-        y = torch.bmm(values, matrix)               # G, N, p_out * out/G
-        y = y.reshape(groups, n, p_out, per_out).permute(1, 2, 0, 3)
-    y = y.reshape(n * p_out, out)
-    if bias is not None:
-        y = y + bias
-    return _as_map(y, n, oh, ow)
+    if _pixel_major(x):
+        matrix = matrix.permute(0, 3, 2, 4, 1).reshape(groups, p_in * per_group,
+                                                       p_out * per_out)
+        rows = _pixel_rows(x).reshape(n, p_in, groups, per_group)
+        if groups == 1:
+            y = rows.reshape(n, p_in * per_group) @ matrix[0]
+        else:
+            values = rows.permute(2, 0, 1, 3).reshape(groups, n, p_in * per_group)
+            y = torch.bmm(values, matrix)               # G, N, p_out * out/G
+            y = y.reshape(groups, n, p_out, per_out).permute(1, 2, 0, 3)
+        y = y.reshape(n * p_out, out)
+        if bias is not None:
+            y = y + bias
+        return _as_map(y, n, oh, ow)
+    matrix = matrix.permute(0, 2, 3, 1, 4).reshape(groups, per_group * p_in,
+                                                   per_out * p_out)
+    values = x.reshape(n, groups, per_group * p_in).transpose(0, 1)
+    y = torch.bmm(values, matrix).transpose(0, 1).reshape(n, out, oh, ow)
+    return y if bias is None else y + bias.view(1, out, 1, 1)
