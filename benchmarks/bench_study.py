@@ -20,7 +20,7 @@ so the benchmark reports the paired difference of the best errors (mean and 95%
 interval) rather than expecting identical numbers. Timings on a shared machine are
 noisy: compare the ratio, over several rounds.
 
-    .venv/bin/python benchmarks/bench_study.py                 # 3-4 min on 2 idle cores
+    .venv/bin/python benchmarks/bench_study.py                 # ~10 min on 2 idle cores
     .venv/bin/python benchmarks/bench_study.py --rounds 3 --new-workers 1 --new-threads 2
 """
 from __future__ import annotations
@@ -84,10 +84,12 @@ def results(study: Path) -> dict[str, dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--models-per-space', type=int, default=4,
-                        help='models of each demo space per round (default 4: 4 per '
-                             'worker, so a warm worker\'s one-off start is shared as '
-                             'in a real study, where it is shared by hundreds)')
+    parser.add_argument('--models-per-space', type=int, default=8,
+                        help='models of each demo space per round (default 8: 8 per '
+                             'worker, so that the one-off start of a round (driver, '
+                             'workers, warm-up) and the last model\'s tail weigh about '
+                             'as little as in a study, where hundreds of models share '
+                             'them)')
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--workers', type=int, default=None,
                         help="both paths' workers (default: the demo config's)")
@@ -132,6 +134,7 @@ def main() -> int:
 
     walls: dict[str, list[float]] = {'today': [], 'new': []}
     errors: dict[str, dict[str, tuple]] = {'today': {}, 'new': {}}
+    train_s: dict[str, dict[str, list[float]]] = {'today': {}, 'new': {}}
     for r in range(args.rounds):
         order = ['today', 'new'] if r % 2 == 0 else ['new', 'today']
         for name in order:
@@ -147,6 +150,7 @@ def main() -> int:
             for key, res in done.items():
                 errors[name].setdefault(key, (res['final_error'], res['best_error'],
                                               tuple(res['history'])))
+                train_s[name].setdefault(key, []).append(res['train_seconds'])
             walls[name].append(wall)
             rate = len(keys) * epochs / wall * 60
             print(f'round {r} {name:5s}: {wall:6.1f} s wall, {rate:6.1f} model-epochs/min',
@@ -161,6 +165,11 @@ def main() -> int:
           f'{statistics.median(walls["new"]):.1f} s)')
     print(f'ratio new/today: {rates["new"] / rates["today"]:.2f}x '
           f'(per round: {", ".join(f"{t / n:.2f}" for t, n in zip(walls["today"], walls["new"]))})')
+    per_model = {n: sum(statistics.median(v) for v in train_s[n].values()) for n in train_s}
+    print(f'training time of the models (each model\'s median train_seconds, summed): '
+          f'today {per_model["today"]:.1f} s, new {per_model["new"]:.1f} s, ratio '
+          f'{per_model["today"] / per_model["new"]:.2f}x (the rest of the wall: '
+          f'start-up, per-model process and Runner set-up, the last model\'s tail)')
     same = [k for k in keys if errors['today'][k] == errors['new'][k]]
     print(f'identical error histories on both paths: {len(same)} of {len(keys)} models')
     best = {n: [errors[n][k][1] for k in keys] for n in ('today', 'new')}
