@@ -41,14 +41,14 @@ DEMO = ROOT / 'configs' / 'studies' / 'demo_digits.py'
 TOOL = ROOT / 'tools' / 'sample_space.py'
 
 # today's data loading (the demo config before InMemoryDataset, verbatim): the PNGs
-# are decoded on every access
+# are decoded on every access, collated as lists (the Runner's default pseudo_collate)
 TODAY_DATA = """
-train_dataloader = dict(dataset=dict(
+train_dataloader = dict(collate_fn=dict(type='pseudo_collate'), dataset=dict(
     _delete_=True, type='CustomDataset', data_root='{study_dir}/data/digits32',
     data_prefix='train', pipeline=[dict(type='LoadImageFromFile'),
                                    dict(type='RandomCrop', crop_size=32, padding=2),
                                    dict(type='PackInputs')]))
-val_dataloader = dict(dataset=dict(
+val_dataloader = dict(collate_fn=dict(type='pseudo_collate'), dataset=dict(
     _delete_=True, type='CustomDataset', data_root='{study_dir}/data/digits32',
     data_prefix='val', pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')]))
 test_dataloader = val_dataloader

@@ -26,6 +26,19 @@ run, without the dataset's per-item unpickling and the transforms' bookkeeping
 (about half the time per item on the digits demo). The output and the random draws
 are RandomCrop's and PackInputs' own, so batches stay bit-identical.
 
+The DataLoader asks for a whole batch at once (``__getitems__``, torch's batched
+fetch). When all padded images share one shape, the fused step then serves the batch
+in a few array operations: the padded images are stacked once; the crop offsets of
+the whole batch are drawn by one ``np.random.randint`` call that draws exactly the
+numbers, in exactly the order, that ``rand_crop_params`` draws item by item (the
+legacy ``RandomState`` stream, frozen by NumPy's NEP 19); the batch's crops are
+gathered at once, already channel-first as PackInputs makes them; and each item's
+DataSample is a fresh copy of the one PackInputs built for that item (it does not
+depend on the crop offset). Paired with ``collate_fn=dict(type='default_collate')``
+(mmengine's own: it stacks the inputs, so ``ClsDataPreprocessor`` converts and
+normalizes the batch as one tensor, the same arithmetic element by element) a
+64-image batch costs a fraction of a millisecond instead of several.
+
 Within one process the loaded items are kept in a cache keyed by a fingerprint of
 the source (its class, pipeline, annotations and the size and mtime of each image
 file), so a process that builds the dataset once (``preload``) and then forks one
@@ -118,13 +131,28 @@ class InMemoryDataset(BaseDataset):
         return list(items)
 
 
+    def _fused_step(self) -> '_CropAndPack | bool':
+        if not self.fuse:
+            return False
+        if self._fused is None:
+            self._fused = _CropAndPack.of(self)
+        return self._fused
+
     def prepare_data(self, idx: int) -> Any:
-        if self.fuse:
-            if self._fused is None:
-                self._fused = _CropAndPack.of(self)
-            if self._fused:
-                return self._fused(idx)
+        fused = self._fused_step()
+        if fused:
+            return fused(idx)
         return super().prepare_data(idx)
+
+    def __getitems__(self, indices: list[int]) -> list:
+        """The items of a batch (torch's DataLoader fetches a batch through this):
+        the same items, random draws and order as ``[self[i] for i in indices]``."""
+        if not self._fully_initialized:
+            self.full_init()
+        fused = self._fused_step()
+        if fused:
+            return fused.batch(indices)
+        return [self[i] for i in indices]
 
 
 class _CropAndPack:
@@ -138,6 +166,7 @@ class _CropAndPack:
         # the items as get_data_info gives them (with the wrapper's sample_idx)
         self.items = [dataset.get_data_info(i) for i in range(len(dataset))]
         self.padded: list[Any] = [None] * len(self.items)
+        self._stack: _StackedItems | bool | None = None   # None: not built yet
 
     @classmethod
     def of(cls, dataset: BaseDataset) -> '_CropAndPack | bool':
@@ -164,17 +193,147 @@ class _CropAndPack:
         if self.crop is None:
             results['img'] = item['img'].copy()
             return self.pack(results)
-        padded = self.padded[idx]
-        if padded is None:                   # RandomCrop.transform's padding
-            padded = item['img'] if self.crop.padding is None else mmcv.impad(
-                item['img'], padding=self.crop.padding, pad_val=self.crop.pad_val)
-            self.padded[idx] = padded
+        padded = self._padded(idx)
         offset_h, offset_w, target_h, target_w = self.crop.rand_crop_params(padded)
         img = mmcv.imcrop(padded, np.array([offset_w, offset_h, offset_w + target_w - 1,
                                             offset_h + target_h - 1]))
         results['img'] = img
         results['img_shape'] = img.shape
         return self.pack(results)
+
+    def _padded(self, idx: int) -> Any:
+        """Item ``idx``'s image as RandomCrop pads it (once per item)."""
+        import mmcv
+        padded = self.padded[idx]
+        if padded is None:                   # RandomCrop.transform's padding
+            img = self.items[idx]['img']
+            padded = img if self.crop is None or self.crop.padding is None else mmcv.impad(
+                img, padding=self.crop.padding, pad_val=self.crop.pad_val)
+            self.padded[idx] = padded
+        return padded
+
+    def batch(self, indices: list[int]) -> list[dict]:
+        """``[self(i) for i in indices]``, in a few array operations when every
+        padded image has the same shape and dtype (see module doc)."""
+        if self._stack is None:
+            self._stack = _StackedItems.of(self)
+        if not self._stack:
+            return [self(i) for i in indices]
+        return self._stack.batch(indices)
+
+
+class _StackedItems:
+    """The padded images of a ``_CropAndPack`` stacked into one array, served a
+    batch at a time: same crops, random draws and DataSamples as item by item."""
+
+    def __init__(self, step: _CropAndPack, padded: Any) -> None:
+        import numpy as np
+        from numpy.lib.stride_tricks import sliding_window_view
+        self.step = step
+        height, width = padded.shape[1:3]
+        # RandomCrop.rand_crop_params, for this image shape (it depends on nothing else)
+        self.draws: Any = None               # the exclusive highs of the two draws
+        target_h, target_w = height, width
+        if step.crop is not None:
+            target_h, target_w = step.crop.crop_size
+            if width == target_w and height == target_h:
+                pass                           # it draws nothing: offsets (0, 0)
+            else:
+                target_h, target_w = min(height, target_h), min(width, target_w)
+                self.draws = np.array([height - target_h + 1, width - target_w + 1])
+        # every crop of every item as a view (item, top, left, channel, row, column):
+        # indexing it gathers the crops channel-first, as PackInputs lays them out
+        self.windows = sliding_window_view(padded, (target_h, target_w), axis=(1, 2))
+        self.crop_shape = (target_h, target_w, padded.shape[3])
+        self.gray = step.items[0]['img'].ndim == 2
+        if self.gray:
+            self.crop_shape = self.crop_shape[:2]
+        self.samples: list[Any] = [None] * len(step.items)   # PackInputs' DataSample
+
+    @classmethod
+    def of(cls, step: _CropAndPack) -> '_StackedItems | bool':
+        import numpy as np
+        padded = [step._padded(i) for i in range(len(step.items))]
+        if not padded or not all(isinstance(p, np.ndarray) for p in padded):
+            return False
+        shape, dtype = padded[0].shape, padded[0].dtype
+        if len(shape) not in (2, 3) or any(p.shape != shape or p.dtype != dtype
+                                           for p in padded):
+            return False
+        stacked = np.stack(padded)
+        if stacked.ndim == 3:                 # PackInputs' grayscale: one channel
+            stacked = stacked[..., None]
+        return cls(step, stacked)
+
+    def batch(self, indices: list[int]) -> list[dict]:
+        import numpy as np
+        import torch
+        index = np.asarray(indices, dtype=np.intp)
+        if self.draws is None:
+            offsets = np.zeros((len(index), 2), dtype=np.intp)
+        else:
+            # [offset_h, offset_w] per item, in order: the same numbers and order as
+            # rand_crop_params' two np.random.randint calls per item
+            offsets = np.random.randint(0, np.tile(self.draws, len(index))).reshape(-1, 2)
+        # (N, C, H, W), contiguous as PackInputs' own tensors are
+        crops = np.ascontiguousarray(self.windows[index, offsets[:, 0], offsets[:, 1]])
+        inputs = torch.from_numpy(crops).unbind(0)
+        templates = [self._template(i) for i in indices]
+        labels = [state.get('gt_label') for _, state, _ in templates]
+        if all(isinstance(label, torch.Tensor) and label.ndim == 1
+               and label.dtype == labels[0].dtype for label in labels):
+            # fresh label tensors for the whole batch at once (PackInputs makes one
+            # per item; these are views of one, as ClsDataPreprocessor's own are)
+            labels = torch.cat(labels).split([len(label) for label in labels])
+        else:
+            labels = [_fresh(label) for label in labels]
+        out = []
+        for image, label, (cls, state, mutable) in zip(inputs, labels, templates):
+            state = dict(state, _metainfo_fields=set(state['_metainfo_fields']),
+                         _data_fields=set(state['_data_fields']))
+            for key in mutable:
+                state[key] = _fresh(state[key])
+            if label is not None:
+                state['gt_label'] = label
+            sample = object.__new__(cls)
+            object.__setattr__(sample, '__dict__', state)
+            out.append({'inputs': image, 'data_samples': sample})
+        return out
+
+    def _template(self, idx: int) -> tuple[type, dict, tuple[str, ...]]:
+        """The DataSample PackInputs builds for item ``idx`` (its label and metainfo;
+        the crop's offset is not in it), as (class, attributes, the attributes
+        other than the label that a copy must copy)."""
+        template = self.samples[idx]
+        if template is None:
+            import numpy as np
+            step = self.step
+            results = {k: v for k, v in step.items[idx].items() if k != 'img'}
+            results['img'] = np.zeros(self.crop_shape, self.windows.dtype)
+            if step.crop is not None:
+                results['img_shape'] = self.crop_shape
+            sample = step.pack(results)['data_samples']
+            state = dict(sample.__dict__)
+            mutable = tuple(k for k, v in state.items() if k not in (
+                '_metainfo_fields', '_data_fields', 'gt_label') and _fresh(v) is not v)
+            template = self.samples[idx] = (type(sample), state, mutable)
+        return template
+
+
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None))
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a DataSample field, as a fresh PackInputs call would hold (the
+    value itself when it is immutable)."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if isinstance(value, tuple) and all(isinstance(v, _IMMUTABLE) for v in value):
+        return value
+    import torch
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    return copy.deepcopy(value)
 
 
 def fingerprint(source: BaseDataset) -> str:

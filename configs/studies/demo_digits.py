@@ -53,7 +53,10 @@ data_preprocessor = dict(num_classes=NUM_CLASSES, mean=[78.0, 78.0, 78.0],
 
 # The images are decoded once (InMemoryDataset: the source's pipeline loads, once per
 # image); the random crop and packing run per access as before, so every batch, and
-# so every error, is the same as loading the PNGs again each epoch.
+# so every error, is the same as loading the PNGs again each epoch. The DataLoader
+# fetches a batch at a time (InMemoryDataset.__getitems__: the batch's crops in a few
+# array operations) and mmengine's default_collate stacks it, so ClsDataPreprocessor
+# normalizes one tensor instead of 64 (the same values as pseudo_collate's path).
 load_pipeline = [dict(type='LoadImageFromFile')]
 train_pipeline = [
     dict(type='RandomCrop', crop_size=IMG_SIZE, padding=2),
@@ -64,12 +67,14 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=64, num_workers=0, persistent_workers=False,
+    collate_fn=dict(type='default_collate'),
     dataset=dict(type='InMemoryDataset', pipeline=train_pipeline,
                  dataset=dict(type='CustomDataset', data_root=data_root,
                               data_prefix='train', pipeline=load_pipeline)),
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(
     batch_size=256, num_workers=0, persistent_workers=False,
+    collate_fn=dict(type='default_collate'),
     dataset=dict(type='InMemoryDataset', pipeline=test_pipeline,
                  dataset=dict(type='CustomDataset', data_root=data_root,
                               data_prefix='val', pipeline=load_pipeline)),

@@ -116,34 +116,144 @@ def test_bad_source_is_a_clear_error():
         InMemoryDataset(dataset=dict(type='CustomDataset'), cache=1, lazy_init=True)
 
 
-@pytest.mark.parametrize('pipeline', [
-    [CROP, dict(type='PackInputs')],
-    [dict(type='RandomCrop', crop_size=28), dict(type='PackInputs')],
-    [dict(type='PackInputs')],
+def same_item(a: dict, b: dict) -> bool:
+    """The same packed item: input tensor (values, dtype, layout), label, metainfo."""
+    x, y = a['inputs'], b['inputs']
+    sa, sb = a['data_samples'], b['data_samples']
+    return (x.dtype == y.dtype and x.shape == y.shape and x.is_contiguous()
+            and y.is_contiguous() and torch.equal(x, y)
+            and type(sa) is type(sb) and sa.all_keys() == sb.all_keys()
+            and sa.gt_label.dtype == sb.gt_label.dtype and torch.equal(sa.gt_label, sb.gt_label)
+            and sa.metainfo == sb.metainfo
+            and {k: type(v) for k, v in sa.metainfo.items()}
+            == {k: type(v) for k, v in sb.metainfo.items()})
+
+
+@pytest.mark.parametrize('pipeline,color', [
+    ([CROP, dict(type='PackInputs')], 'color'),
+    ([dict(type='RandomCrop', crop_size=28), dict(type='PackInputs')], 'color'),
+    ([dict(type='RandomCrop', crop_size=(30, 27), padding=(1, 0, 2, 3), pad_val=7),
+      dict(type='PackInputs')], 'color'),
+    ([dict(type='RandomCrop', crop_size=30, padding=1), dict(type='PackInputs')],
+     'grayscale'),
+    ([dict(type='PackInputs')], 'color'),
 ])
-def test_fused_crop_and_pack_is_the_transforms_own_output(digits, pipeline):
-    """fuse=True (the default) gives what RandomCrop and PackInputs give one by one:
-    the same tensors, labels and metainfo, and the same numpy random draws."""
+def test_fused_crop_and_pack_is_the_transforms_own_output(digits, pipeline, color):
+    """fuse=True (the default) gives what RandomCrop and PackInputs give one by one,
+    item by item (``dataset[i]``) and a batch at a time (``__getitems__``, what the
+    DataLoader calls): the same tensors, labels and metainfo, and the same numpy
+    random draws in the same order."""
     from mmengine.registry import DATASETS, DefaultScope
     import regnet_plugin  # noqa: F401
+
+    def build(**kwargs):
+        cfg = in_memory(digits, 'val', pipeline, indices=80, **kwargs)
+        cfg['dataset']['pipeline'] = [dict(type='LoadImageFromFile', color_type=color)]
+        return DATASETS.build(cfg)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        fused = DATASETS.build(in_memory(digits, 'val', pipeline, indices=80))
-        plain = DATASETS.build(in_memory(digits, 'val', pipeline, indices=80, fuse=False))
-    order = np.random.default_rng(0).integers(0, 80, 200)     # repeats: two "epochs"
+        fused, batched, plain = build(), build(), build(fuse=False)
+    order = np.random.default_rng(0).integers(0, 80, 200).tolist()   # repeats: 2 "epochs"
     outputs, states = [], []
-    for dataset in (fused, plain):
+    for dataset in (fused, batched, plain):
         np.random.seed(5)
-        outputs.append([dataset[int(i)] for i in order])
+        if dataset is batched:
+            outputs.append([item for start in range(0, len(order), 64)
+                            for item in dataset.__getitems__(order[start:start + 64])])
+        else:
+            outputs.append([dataset[i] for i in order])
         states.append(np.random.get_state()[1].copy())
     assert fused._fused and plain._fused is None
-    assert np.array_equal(*states)
-    for a, b in zip(*outputs):
-        assert a['inputs'].dtype == b['inputs'].dtype and torch.equal(a['inputs'], b['inputs'])
-        assert torch.equal(a['data_samples'].gt_label, b['data_samples'].gt_label)
-        assert a['data_samples'].metainfo == b['data_samples'].metainfo
+    assert batched._fused._stack            # served by the stacked, batched path
+    assert np.array_equal(states[0], states[2]) and np.array_equal(states[1], states[2])
+    assert all(same_item(a, b) and same_item(c, b) for a, c, b in zip(*outputs))
+    if color == 'grayscale':
+        assert outputs[1][0]['inputs'].shape[0] == 1
     if pipeline[0]['type'] == 'RandomCrop':  # the crops are random, so the check has teeth
         assert len({tuple(o['inputs'].flatten()[:400].tolist())
-                     for o, i in zip(outputs[0], order) if i == order[0]}) > 1
+                     for o, i in zip(outputs[1], order) if i == order[0]}) > 1
+    # each access gets its own sample: changing one changes no later one
+    first = outputs[1][0]['data_samples']
+    first.gt_label += 1
+    first.set_metainfo(dict(img_shape=(1, 1)))
+    again = batched.__getitems__([order[0]])[0]['data_samples']
+    reference = plain[order[0]]['data_samples']
+    assert torch.equal(again.gt_label, reference.gt_label)
+    assert again.metainfo == reference.metainfo
+
+
+def test_batched_fetch_of_images_of_several_shapes(tmp_path):
+    """Images of different shapes are not stacked: the batch is served item by item,
+    still the transforms' own output."""
+    from mmengine.registry import DATASETS, DefaultScope
+    from PIL import Image
+    import regnet_plugin  # noqa: F401
+    rng = np.random.default_rng(0)
+    for i, size in enumerate([(20, 20), (24, 18), (20, 20), (30, 26), (20, 20)]):
+        (tmp_path / 'x' / str(i % 2)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, size + (3,), dtype=np.uint8)).save(
+            tmp_path / 'x' / str(i % 2) / f'{i}.png')
+    for pipeline in ([dict(type='RandomCrop', crop_size=16, padding=1),
+                      dict(type='PackInputs')], [dict(type='PackInputs')]):
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            batched = DATASETS.build(in_memory(tmp_path, 'x', pipeline))
+            plain = DATASETS.build(in_memory(tmp_path, 'x', pipeline, fuse=False))
+        order = [4, 1, 1, 0, 3, 2, 4]
+        np.random.seed(2)
+        got = batched.__getitems__(order)
+        state = np.random.get_state()[1].copy()
+        np.random.seed(2)
+        expected = [plain[i] for i in order]
+        assert batched._fused._stack is False
+        assert np.array_equal(state, np.random.get_state()[1])
+        assert all(same_item(a, b) for a, b in zip(got, expected))
+
+
+def preprocessed(cfg, loader_cfg: dict, seed: int, limit: int = 6) -> tuple[list, bytes]:
+    """What the model sees: the Runner's train dataloader, then the config's
+    ClsDataPreprocessor (training mode); and numpy's random state afterwards."""
+    from mmengine.registry import MODELS, DefaultScope
+    from mmengine.runner import Runner
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        loader = Runner.build_dataloader(copy.deepcopy(loader_cfg), seed=seed)
+        preprocessor = MODELS.build(dict(type='ClsDataPreprocessor',
+                                         **cfg.data_preprocessor))
+        np.random.seed(seed)
+        out = []
+        for i, data in enumerate(loader):
+            if i == limit:
+                break
+            result = preprocessor(data, True)
+            out.append((result['inputs'], result['data_samples']))
+        return out, np.random.get_state()[1].tobytes()
+
+
+@pytest.mark.parametrize('config', ['demo_digits.py', 'demo_digits_refinement.py'])
+def test_demo_data_path_is_bit_identical_to_decoding_pngs_item_by_item(config, digits,
+                                                                       tmp_path):
+    """The demo configs' data path as configured (InMemoryDataset's batched fetch,
+    default_collate) gives the model the very tensors (after ClsDataPreprocessor)
+    and labels that CustomDataset decoding the PNGs, the transforms one by one and
+    the Runner's default pseudo_collate give, and draws the same random numbers."""
+    from mmengine.config import Config
+    import regnet_plugin  # noqa: F401
+    cfg = Config.fromfile(str(Path(__file__).parents[2] / 'configs' / 'studies' / config))
+    size = cfg.study['data_preparation']['size']
+    root = digits if size == 32 else write_digits_tree(tmp_path / 'd', size=size)
+    new = cfg.train_dataloader.to_dict()
+    new['dataset']['dataset']['data_root'] = str(root)
+    assert new['collate_fn'] == dict(type='default_collate')
+    source = new['dataset']['dataset']
+    old = dict(new, collate_fn=dict(type='pseudo_collate'), dataset=dict(
+        source, pipeline=source['pipeline'] + new['dataset']['pipeline']))
+    got, state = preprocessed(cfg, new, seed=7)
+    expected, expected_state = preprocessed(cfg, old, seed=7)
+    assert state == expected_state and len(got) == len(expected) == 6
+    for (x, samples), (y, reference) in zip(got, expected):
+        assert x.dtype == y.dtype == torch.float32 and x.shape == y.shape
+        assert x.shape[0] == 64 and torch.equal(x, y)
+        assert [s.gt_label.tolist() for s in samples] == \
+            [s.gt_label.tolist() for s in reference]
+        assert [s.metainfo for s in samples] == [s.metainfo for s in reference]
 
 
 def test_other_pipelines_run_their_transforms(digits):
