@@ -121,8 +121,10 @@ def main() -> int:
     best = {p: statistics.median(v) for p, v in medians.items()}
     print('median ms per iteration (fetch + collate + preprocess): '
           + ', '.join(f'{p} {best[p] * 1e3:.2f}' for p in paths))
-    print(f'ratio item/batch {best["item"] / best["batch"]:.1f}x, '
-          f'png/batch {best["png"] / best["batch"]:.1f}x')
+    for path in ('item', 'png'):
+        ratios = [a / b for a, b in zip(medians[path], medians['batch'])]
+        print(f'{path}/batch: median of per-round ratios {statistics.median(ratios):.1f}x '
+              f'(rounds: {", ".join(f"{r:.1f}" for r in ratios)})')
     return 0
 
 

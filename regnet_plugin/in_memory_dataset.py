@@ -42,7 +42,9 @@ normalizes the batch as one tensor, the same arithmetic element by element) a
 Within one process the loaded items are kept in a cache keyed by a fingerprint of
 the source (its class, pipeline, annotations and the size and mtime of each image
 file), so a process that builds the dataset once (``preload``) and then forks one
-training process per model decodes each file once in all. Meant for datasets that
+training process per model decodes each file once in all; the fused step's stacked
+images and DataSamples are kept the same way (keyed by that fingerprint, the subset
+and the transforms' settings). Meant for datasets that
 fit in memory; ImageNet-scale training keeps its file-based loading.
 """
 from __future__ import annotations
@@ -58,6 +60,9 @@ from mmengine.registry import DATASETS
 
 #: fingerprint -> loaded items (shared by forks of the process that filled it)
 _CACHE: dict[str, list[dict]] = {}
+#: (fingerprint, subset, transforms) -> the fused step's stacked padded images and
+#: PackInputs' DataSamples (preload fills it before the forks, as _CACHE)
+_STACKS: dict[tuple, tuple] = {}
 _MAX_CACHED = 8          # distinct sources kept per process (a study has 2: train, val)
 
 
@@ -95,6 +100,7 @@ class InMemoryDataset(BaseDataset):
             raise TypeError(f'fuse must be a bool, got {fuse!r}')
         self.fuse = fuse
         self._fused: _CropAndPack | bool | None = None     # None: not looked at yet
+        self._source_key: str | None = None               # the loaded items' fingerprint
         super().__init__(ann_file='', metainfo=None, pipeline=list(pipeline),
                          indices=indices, test_mode=test_mode, lazy_init=lazy_init,
                          serialize_data=True, max_refetch=max_refetch)
@@ -114,6 +120,7 @@ class InMemoryDataset(BaseDataset):
     def load_data_list(self) -> list[dict]:
         source = self._build_source()
         key = fingerprint(source) if self.cache else None
+        self._source_key = key
         if key is not None and key in _CACHE:
             return list(_CACHE[key])       # (BaseDataset pickles the items: no copy)
         items = []
@@ -167,6 +174,10 @@ class _CropAndPack:
         self.items = [dataset.get_data_info(i) for i in range(len(dataset))]
         self.padded: list[Any] = [None] * len(self.items)
         self._stack: _StackedItems | bool | None = None   # None: not built yet
+        # what the stacked images and DataSamples depend on (None: not cached)
+        source_key = getattr(dataset, '_source_key', None)
+        self.key = None if source_key is None else (
+            source_key, repr(getattr(dataset, '_indices', None)), repr(crop), repr(pack))
 
     @classmethod
     def of(cls, dataset: BaseDataset) -> '_CropAndPack | bool':
@@ -221,15 +232,26 @@ class _CropAndPack:
             return [self(i) for i in indices]
         return self._stack.batch(indices)
 
+    def warm(self) -> None:
+        """Build the stacked images and every item's DataSample now (``preload``:
+        into the process-wide cache, before the per-model forks)."""
+        if self._stack is None:
+            self._stack = _StackedItems.of(self)
+        if self._stack:
+            for idx in range(len(self.items)):
+                self._stack._template(idx)
+
 
 class _StackedItems:
     """The padded images of a ``_CropAndPack`` stacked into one array, served a
     batch at a time: same crops, random draws and DataSamples as item by item."""
 
-    def __init__(self, step: _CropAndPack, padded: Any) -> None:
+    def __init__(self, step: _CropAndPack, padded: Any, samples: list | None = None
+                 ) -> None:
         import numpy as np
         from numpy.lib.stride_tricks import sliding_window_view
         self.step = step
+        self.padded = padded
         height, width = padded.shape[1:3]
         # RandomCrop.rand_crop_params, for this image shape (it depends on nothing else)
         self.draws: Any = None               # the exclusive highs of the two draws
@@ -248,11 +270,14 @@ class _StackedItems:
         self.gray = step.items[0]['img'].ndim == 2
         if self.gray:
             self.crop_shape = self.crop_shape[:2]
-        self.samples: list[Any] = [None] * len(step.items)   # PackInputs' DataSample
+        # per item: PackInputs' DataSample, as _template gives it (filled on first use)
+        self.samples: list[Any] = [None] * len(step.items) if samples is None else samples
 
     @classmethod
     def of(cls, step: _CropAndPack) -> '_StackedItems | bool':
         import numpy as np
+        if step.key is not None and step.key in _STACKS:
+            return cls(step, *_STACKS[step.key])
         padded = [step._padded(i) for i in range(len(step.items))]
         if not padded or not all(isinstance(p, np.ndarray) for p in padded):
             return False
@@ -263,7 +288,13 @@ class _StackedItems:
         stacked = np.stack(padded)
         if stacked.ndim == 3:                 # PackInputs' grayscale: one channel
             stacked = stacked[..., None]
-        return cls(step, stacked)
+        stacked.flags.writeable = False       # (shared by the datasets of one key)
+        stack = cls(step, stacked)
+        if step.key is not None:
+            while len(_STACKS) >= _MAX_CACHED:
+                _STACKS.pop(next(iter(_STACKS)))
+            _STACKS[step.key] = (stack.padded, stack.samples)
+        return stack
 
     def batch(self, indices: list[int]) -> list[dict]:
         import numpy as np
@@ -355,8 +386,9 @@ def fingerprint(source: BaseDataset) -> str:
 
 def preload(cfg: Mapping[str, Any]) -> int:
     """Load (into this process's cache) every ``InMemoryDataset`` of a training
-    config's dataloaders, under its ``default_scope``: processes forked afterwards
-    start with the data decoded. Returns how many datasets were loaded."""
+    config's dataloaders, under its ``default_scope``, with its fused step's
+    stacked images and DataSamples: processes forked afterwards start with the data
+    decoded and ready. Returns how many datasets were loaded."""
     from mmengine.registry import DefaultScope
     loaded = 0
     scope = cfg.get('default_scope')
@@ -367,7 +399,9 @@ def preload(cfg: Mapping[str, Any]) -> int:
                 'InMemoryDataset', InMemoryDataset):
             continue
         with DefaultScope.overwrite_default_scope(scope):
-            built = DATASETS.build(copy.deepcopy(dict(dataset, lazy_init=True)))
-            built.load_data_list()
+            built = DATASETS.build(copy.deepcopy(dict(dataset)))
+            fused = built._fused_step()
+            if fused:
+                fused.warm()
         loaded += 1
     return loaded

@@ -286,3 +286,32 @@ def test_a_warm_worker_loads_each_study_dataset_once(digits, tmp_path, monkeypat
     for cfg in (config('train'), config('train'), config('val'), config('train')):
         train_one.warm_up(cfg)
     assert len(calls) == 2
+
+
+def test_preload_readies_the_batched_path_for_later_builds(digits, monkeypatch):
+    """preload (the warm worker, before its forks) decodes, pads and stacks the
+    images and builds every item's DataSample once; a dataset built later from the
+    same config reuses them and still gives the transforms' own output."""
+    import mmcv
+    from mmengine.registry import DATASETS, DefaultScope
+    import regnet_plugin  # noqa: F401
+    from regnet_plugin import in_memory_dataset
+    monkeypatch.setattr(in_memory_dataset, '_CACHE', {})
+    monkeypatch.setattr(in_memory_dataset, '_STACKS', {})
+    pipeline = [CROP, dict(type='PackInputs')]
+    cfg = dict(default_scope='mmpretrain',
+               train_dataloader=dict(dataset=in_memory(digits, 'val', pipeline)))
+    assert in_memory_dataset.preload(cfg) == 1
+    (stacked, samples), = in_memory_dataset._STACKS.values()
+    assert all(sample is not None for sample in samples)
+    pads = []
+    monkeypatch.setattr(mmcv, 'impad', lambda *a, **k: pads.append(1))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        later = DATASETS.build(in_memory(digits, 'val', pipeline))
+        plain = DATASETS.build(in_memory(digits, 'val', pipeline, fuse=False))
+    np.random.seed(1)
+    got = later.__getitems__(list(range(40, 0, -3)))
+    assert later._fused._stack.padded is stacked and not pads     # reused, not redone
+    monkeypatch.undo()
+    np.random.seed(1)
+    assert all(same_item(a, plain[i]) for a, i in zip(got, range(40, 0, -3)))
