@@ -53,6 +53,7 @@ import copy
 import hashlib
 import os
 import pickle
+from stat import S_ISREG
 from typing import Any, Iterable, Mapping
 
 from mmengine.dataset import BaseDataset
@@ -170,9 +171,9 @@ class _CropAndPack:
 
     def __init__(self, dataset: BaseDataset, crop: Any, pack: Any) -> None:
         self.crop, self.pack = crop, pack
-        # the items as get_data_info gives them (with the wrapper's sample_idx)
-        self.items = [dataset.get_data_info(i) for i in range(len(dataset))]
-        self.padded: list[Any] = [None] * len(self.items)
+        self.dataset = dataset
+        self._items: list[dict] | None = None
+        self.padded: list[Any] = [None] * len(dataset)
         self._stack: _StackedItems | bool | None = None   # None: not built yet
         # what the stacked images and DataSamples depend on (None: not cached)
         source_key = getattr(dataset, '_source_key', None)
@@ -193,6 +194,14 @@ class _CropAndPack:
         if crop is not None and (type(crop) is not RandomCrop or crop.pad_if_needed):
             return False
         return cls(dataset, crop, transforms[0])
+
+    @property
+    def items(self) -> list[dict]:
+        """The items as get_data_info gives them (with the wrapper's sample_idx);
+        read on first use (a cached stack needs none of them)."""
+        if self._items is None:
+            self._items = [self.dataset.get_data_info(i) for i in range(len(self.dataset))]
+        return self._items
 
     def __call__(self, idx: int) -> dict:
         import mmcv
@@ -238,7 +247,7 @@ class _CropAndPack:
         if self._stack is None:
             self._stack = _StackedItems.of(self)
         if self._stack:
-            for idx in range(len(self.items)):
+            for idx in range(len(self.padded)):
                 self._stack._template(idx)
 
 
@@ -246,8 +255,8 @@ class _StackedItems:
     """The padded images of a ``_CropAndPack`` stacked into one array, served a
     batch at a time: same crops, random draws and DataSamples as item by item."""
 
-    def __init__(self, step: _CropAndPack, padded: Any, samples: list | None = None
-                 ) -> None:
+    def __init__(self, step: _CropAndPack, padded: Any, gray: bool,
+                 samples: list | None = None) -> None:
         import numpy as np
         from numpy.lib.stride_tricks import sliding_window_view
         self.step = step
@@ -267,18 +276,18 @@ class _StackedItems:
         # indexing it gathers the crops channel-first, as PackInputs lays them out
         self.windows = sliding_window_view(padded, (target_h, target_w), axis=(1, 2))
         self.crop_shape = (target_h, target_w, padded.shape[3])
-        self.gray = step.items[0]['img'].ndim == 2
-        if self.gray:
+        self.gray = gray                    # the items' images are 2-d (H, W)
+        if gray:
             self.crop_shape = self.crop_shape[:2]
         # per item: PackInputs' DataSample, as _template gives it (filled on first use)
-        self.samples: list[Any] = [None] * len(step.items) if samples is None else samples
+        self.samples: list[Any] = [None] * len(padded) if samples is None else samples
 
     @classmethod
     def of(cls, step: _CropAndPack) -> '_StackedItems | bool':
         import numpy as np
         if step.key is not None and step.key in _STACKS:
             return cls(step, *_STACKS[step.key])
-        padded = [step._padded(i) for i in range(len(step.items))]
+        padded = [step._padded(i) for i in range(len(step.padded))]
         if not padded or not all(isinstance(p, np.ndarray) for p in padded):
             return False
         shape, dtype = padded[0].shape, padded[0].dtype
@@ -286,14 +295,15 @@ class _StackedItems:
                                            for p in padded):
             return False
         stacked = np.stack(padded)
-        if stacked.ndim == 3:                 # PackInputs' grayscale: one channel
+        gray = stacked.ndim == 3
+        if gray:                              # PackInputs' grayscale: one channel
             stacked = stacked[..., None]
         stacked.flags.writeable = False       # (shared by the datasets of one key)
-        stack = cls(step, stacked)
+        stack = cls(step, stacked, gray)
         if step.key is not None:
             while len(_STACKS) >= _MAX_CACHED:
                 _STACKS.pop(next(iter(_STACKS)))
-            _STACKS[step.key] = (stack.padded, stack.samples)
+            _STACKS[step.key] = (stack.padded, gray, stack.samples)
         return stack
 
     def batch(self, indices: list[int]) -> list[dict]:
@@ -373,14 +383,20 @@ def fingerprint(source: BaseDataset) -> str:
     digest = hashlib.sha256()
     digest.update(f'{type(source).__module__}.{type(source).__qualname__}\n'.encode())
     digest.update(repr(source.pipeline).encode())
-    for index in range(len(source)):
-        info = source.get_data_info(index)
-        digest.update(pickle.dumps(sorted(info.items(), key=lambda kv: kv[0]),
-                                   protocol=4))
-        for value in info.values():
-            if isinstance(value, str) and os.path.isfile(value):
-                stat = os.stat(value)
-                digest.update(f'{stat.st_size}:{stat.st_mtime_ns}'.encode())
+    infos = [sorted(source.get_data_info(i).items(), key=lambda kv: kv[0])
+             for i in range(len(source))]
+    digest.update(pickle.dumps(infos, protocol=4))
+    files = []
+    for info in infos:
+        for _, value in info:
+            if isinstance(value, str):
+                try:
+                    stat = os.stat(value)
+                except (OSError, ValueError):
+                    continue
+                if S_ISREG(stat.st_mode):
+                    files.append(f'{stat.st_size}:{stat.st_mtime_ns}')
+    digest.update('\n'.join(files).encode())
     return digest.hexdigest()
 
 

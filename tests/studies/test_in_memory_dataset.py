@@ -302,7 +302,7 @@ def test_preload_readies_the_batched_path_for_later_builds(digits, monkeypatch):
     cfg = dict(default_scope='mmpretrain',
                train_dataloader=dict(dataset=in_memory(digits, 'val', pipeline)))
     assert in_memory_dataset.preload(cfg) == 1
-    (stacked, samples), = in_memory_dataset._STACKS.values()
+    (stacked, _, samples), = in_memory_dataset._STACKS.values()
     assert all(sample is not None for sample in samples)
     pads = []
     monkeypatch.setattr(mmcv, 'impad', lambda *a, **k: pads.append(1))
@@ -312,6 +312,7 @@ def test_preload_readies_the_batched_path_for_later_builds(digits, monkeypatch):
     np.random.seed(1)
     got = later.__getitems__(list(range(40, 0, -3)))
     assert later._fused._stack.padded is stacked and not pads     # reused, not redone
+    assert later._fused._items is None                         # nor the items read
     monkeypatch.undo()
     np.random.seed(1)
     assert all(same_item(a, plain[i]) for a, i in zip(got, range(40, 0, -3)))
