@@ -44,8 +44,8 @@ the source (its class, pipeline, annotations and the size and mtime of each imag
 file), so a process that builds the dataset once (``preload``) and then forks one
 training process per model decodes each file once in all; the fused step's stacked
 images and DataSamples are kept the same way (keyed by that fingerprint, the subset
-and the transforms' settings). Meant for datasets that
-fit in memory; ImageNet-scale training keeps its file-based loading.
+and the transforms' settings). Meant for datasets that fit in memory; ImageNet-scale
+training keeps its file-based loading.
 """
 from __future__ import annotations
 
