@@ -6,8 +6,10 @@ them. The driver shows one progress bar (with ETA) over the whole population by
 watching the results directory, whichever executor runs the workers.
 
 * ``subprocess``: N worker processes here, forked from the driver with
-  ``launch='fork'`` or fresh ``python -m regnet_plugin.studies.worker`` interpreters
-  (either way they die with the driver, so a killed study leaves no orphans);
+  ``launch='fork'`` (with ``warm_fork`` the driver warms up once for all of them:
+  ``train_one.warm_up``) or fresh ``python -m regnet_plugin.studies.worker``
+  interpreters (either way they die with the driver, so a killed study leaves no
+  orphans; the driver returns as soon as the last one ends);
 * ``local``: submitit's ``LocalExecutor``, an array of N tasks on this machine (the
   same code path as Slurm, testable without a cluster);
 * ``slurm``: submitit's ``AutoExecutor`` job array of N tasks; each task is one
@@ -41,7 +43,7 @@ from .manifest import Manifest
 from .process import kill_group, preexec_die_with_parent
 from .results import ResultStore
 from .schema import TrainOptions
-from .worker import result_is_final
+from .worker import result_is_final, training_order
 
 POLL_S = 1.0
 
@@ -69,6 +71,7 @@ class ProgressMonitor:
         self.study, self.manifest = study, manifest
         self.store = ResultStore(study.results)
         self.retry_failed_before = retry_failed_before
+        self._final: dict[str, Any] = {}     # final results never change: read once
         self.finished = self._count()
         self.log = log
         try:
@@ -83,7 +86,19 @@ class ProgressMonitor:
                             dynamic_ncols=True, file=sys.stderr)
 
     def _results(self) -> dict[str, Any]:
-        return {key: self.store.peek(key) for key in self.manifest.keys()}
+        """Every model's result; a final one is read once (the workers skip models
+        with a final result, so it is not rewritten in this run), the others at each
+        poll (a thousand-model study would otherwise re-read and checksum every
+        finished result each second, on the cores that train)."""
+        results = {}
+        for key in self.manifest.keys():
+            result = self._final.get(key)
+            if result is None:
+                result = self.store.peek(key)
+                if result_is_final(result, self.retry_failed_before):
+                    self._final[key] = result
+            results[key] = result
+        return results
 
     def _count(self) -> int:
         return sum(result_is_final(r, self.retry_failed_before)
@@ -247,6 +262,27 @@ def _fork_worker(root: str, trainer: str, options: dict, retry_before: float | N
                                         retry_before), log, append=True)
 
 
+def _warm_up_workers(study: StudyDir, monitor: ProgressMonitor,
+                     warm_up: Callable[..., None]) -> None:
+    """Warm this process up (``train_one.warm_up``: the config's toolbox, the
+    modules the Runner and EDFHook use, the in-memory datasets) before forking the
+    workers, with the config of the first model left to train: the workers start
+    warm instead of each doing the same work on its own (on a small machine the
+    workers' first models then start seconds earlier, and the decoded data is
+    shared by all of them). A failure is left to the model's own process, which
+    meets it again and logs it."""
+    results = monitor._results()
+    for entry in training_order(monitor.manifest.models):
+        if not result_is_final(results[entry.key], monitor.retry_failed_before):
+            config = study.model_config(entry.key)
+            if config.exists():
+                try:
+                    warm_up(config, str(study.root))
+                except Exception:  # noqa: BLE001  (see docstring)
+                    pass
+            return
+
+
 def _run_subprocesses(study: StudyDir, options: TrainOptions, trainer: str,
                       retry_before: float | None, monitor: ProgressMonitor
                       ) -> tuple[list[str], list[str]]:
@@ -256,8 +292,11 @@ def _run_subprocesses(study: StudyDir, options: TrainOptions, trainer: str,
     logs.mkdir(parents=True, exist_ok=True)
     if options.launch == 'fork':
         import multiprocessing
+        from multiprocessing.connection import wait
         if trainer == 'runner':
             from . import train_one  # noqa: F401  (import the toolboxes before forking)
+            if options.warm_fork:
+                _warm_up_workers(study, monitor, train_one.warm_up)
         context = multiprocessing.get_context('fork')
         procs = [context.Process(target=_fork_worker, args=(
             str(study.root), trainer, asdict(options), retry_before,
@@ -267,7 +306,8 @@ def _run_subprocesses(study: StudyDir, options: TrainOptions, trainer: str,
         try:
             while any(p.is_alive() for p in procs):
                 monitor.poll()
-                time.sleep(POLL_S)
+                # woken at once when a worker ends (the last one: the study is done)
+                wait([p.sentinel for p in procs if p.is_alive()], timeout=POLL_S)
         finally:
             for proc in procs:
                 if proc.is_alive():
@@ -288,7 +328,11 @@ def _run_subprocesses(study: StudyDir, options: TrainOptions, trainer: str,
                                            preexec_fn=preexec_die_with_parent), out))
         while any(p.poll() is None for p, _ in procs):
             monitor.poll()
-            time.sleep(POLL_S)
+            running = next(p for p, _ in procs if p.poll() is None)
+            try:                    # woken at once when it ends (the last one: done)
+                running.wait(timeout=POLL_S)
+            except subprocess.TimeoutExpired:
+                pass
     finally:
         for proc, out in procs:
             if proc.poll() is None:         # interrupted (Ctrl-C): stop the workers

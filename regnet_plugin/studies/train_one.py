@@ -68,7 +68,7 @@ def warm_up(config: str | Config, study_dir: str | None = None) -> None:
     against the files anyway (the cache is keyed by their state), and checking
     here too cost ~0.25 s per model on the digits demo."""
     import gc
-    cfg = relocate(load_config(config), study_dir) \
+    cfg = model_config(config, study_dir) \
         if isinstance(config, (str, os.PathLike)) else config
     scope = cfg.get('default_scope') or ''
     first = scope not in _WARM_SCOPES
@@ -99,13 +99,22 @@ _WARM_SCOPES: set = set()
 _WARM_DATASETS: set = set()
 
 
-def train(config: str, launcher: str = 'none', threads: int | None = None,
+def model_config(config: str | os.PathLike, study_dir: str | None = None) -> Config:
+    """A model's config as ``train`` uses it: loaded, rebased onto ``study_dir``."""
+    return relocate(load_config(config), study_dir)
+
+
+def train(config: str | Config, launcher: str = 'none', threads: int | None = None,
           study_dir: str | None = None) -> None:
-    """Build the Runner from ``config`` (rebased onto ``study_dir``) and train it."""
+    """Build the Runner from ``config`` (a path, rebased onto ``study_dir``; or a
+    ``Config`` from :func:`model_config`, e.g. parsed by the parent of a fork) and
+    train it."""
     if threads:
         torch.set_num_threads(int(threads))
+    if not isinstance(config, Config):
+        config = model_config(config, study_dir)
     # the launcher as tools/train.py sets it up (gloo and a CPU DDP wrapper without CUDA)
-    cfg = setup_launcher(relocate(load_config(config), study_dir), launcher)
+    cfg = setup_launcher(config, launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .layout import StudyDir
 from .manifest import ModelEntry
@@ -137,9 +137,10 @@ def _child_env(options: TrainOptions) -> dict[str, str]:
     return env
 
 
-def _fork_target(config: str, launcher: str, log: str, threads: int | None,
+def _fork_target(config: Any, launcher: str, log: str, threads: int | None,
                  study_dir: str) -> None:
-    """Body of a forked training process: log to the model's file, then train."""
+    """Body of a forked training process: log to the model's file, then train
+    (``config``: its path, or the ``Config`` the warm parent parsed already)."""
     from .train_one import train
     run_forked_child(lambda: train(config, launcher, threads, study_dir), log)
 
@@ -201,15 +202,18 @@ class RunnerTrainer:
     def _fork(self, config: Path, options: TrainOptions, log: Path,
               study_dir: Path) -> tuple[int, bool]:
         import multiprocessing
+        parsed: Any = str(config)
         if options.warm_fork:
-            from .train_one import warm_up
+            from .train_one import model_config, warm_up
             try:
-                warm_up(config, str(study_dir))
+                # parsed once, here: the child inherits it instead of parsing it again
+                parsed = model_config(config, str(study_dir))
+                warm_up(parsed)
             except Exception:  # noqa: BLE001  (the child meets it again, and logs it)
                 pass
         context = multiprocessing.get_context('fork')
         proc = context.Process(target=_fork_target, daemon=False,
-                               args=(str(config), options.launcher, str(log),
+                               args=(parsed, options.launcher, str(log),
                                      options.torch_threads, str(study_dir)))
         proc.start()
         proc.join(options.timeout_s)

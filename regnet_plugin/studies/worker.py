@@ -35,6 +35,8 @@ from .schema import TrainOptions
 from .trainers import Trainer, resolve_trainer
 
 POLL_S = 2.0
+RECHECK_S = 0.2         # while waiting: how often to look for a released claim
+WATCHED_CLAIMS = 8      # ... of the first few models waited for
 
 
 @dataclass
@@ -79,6 +81,24 @@ def unfinished(manifest: Manifest, store: ResultStore,
         if not result_is_final(result, retry_failed_before):
             left.append(entry)
     return left
+
+
+def wait_for_release(book: ClaimBook, keys: Sequence[str], timeout_s: float,
+                     step_s: float = RECHECK_S, watch: int = WATCHED_CLAIMS) -> bool:
+    """Sleep up to ``timeout_s``, returning early (True) once the claim of one of
+    the first ``watch`` of ``keys`` is gone: its model is finished (or its claim was
+    broken), so the worker looks again at once instead of after a whole poll. At
+    the end of a study that is the moment the last result lands: the waiting
+    workers, and so the study, end then. A stat per watched claim per step."""
+    deadline = time.monotonic() + timeout_s
+    watched = [book.path(key) for key in list(keys)[:watch]]
+    while True:
+        if any(not path.exists() for path in watched):
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(step_s, left))
 
 
 def train_safely(trainer: Trainer, study: StudyDir, entry: ModelEntry,
@@ -141,7 +161,8 @@ def run_worker(study_root: str | os.PathLike, trainer: str | Trainer = 'runner',
             if not wait_for_others:
                 return report
             notice.waiting([e.key for e in left])
-            time.sleep(poll_s)     # others hold the rest; wait for them or their death
+            # others hold the rest; wait for them or their death
+            wait_for_release(book, [e.key for e in left], poll_s)
         else:
             notice.resume()
 
@@ -177,4 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    status = main()
+    from regnet_plugin.studies.process import freeze_heap_for_exit
+    freeze_heap_for_exit()          # results and events are written: exit faster
+    sys.exit(status)

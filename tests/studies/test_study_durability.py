@@ -431,3 +431,107 @@ def test_a_killed_worker_ends_in_a_summary_not_a_traceback(tmp_path, monkeypatch
         assert ' 0 failed, ' in out and 'unfinished: ' in out
         assert f'resume (finished models are kept): python tools/sample_space.py ' \
                f'{config} train --work-dir {work}' in out
+
+
+# -- fixed costs of a run ---------------------------------------------------------------
+class _NoLongSleep:
+    """Stands in for a module's ``time``: a sleep of a whole poll fails the test at
+    once (instead of hanging it for the patched, hour-long poll)."""
+
+    def __init__(self, longest_s: float) -> None:
+        self.longest_s = longest_s
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > self.longest_s:
+            raise AssertionError(f'slept {seconds} s: a poll, not a wait for the event')
+        time.sleep(seconds)
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+@pytest.mark.parametrize('launch', ['fork', 'spawn'])
+def test_the_driver_ends_when_its_workers_end_not_at_its_next_poll(tmp_path, monkeypatch,
+                                                                   launch):
+    """The driver waits on its workers' exits, polling the progress in between: with
+    an hour-long poll it still returns as soon as the last worker is done."""
+    from regnet_plugin.studies import executors
+    make_study(tmp_path, n=2)
+    monkeypatch.setattr(executors, 'POLL_S', 3600.0)
+    monkeypatch.setattr(executors, 'time', _NoLongSleep(1.0))
+    summary = train_study(tmp_path, TrainOptions(workers=2, trainer=CHEAP, launch=launch),
+                          progress=False, log=lambda m: None)
+    assert summary.done == 4 and summary.worker_errors == []
+
+
+def test_a_waiting_worker_goes_on_once_the_claim_it_waits_for_is_released(tmp_path,
+                                                                           monkeypatch):
+    """A worker whose remaining models are held by a live sibling looks again as soon
+    as the sibling releases the claim (its model finished), not a whole poll later:
+    at the end of a study that is when the last result lands."""
+    import threading
+    from regnet_plugin.studies import worker
+    manifest = make_study(tmp_path, n=1, spaces=('RegNetX',))
+    key = manifest.keys()[0]
+    holder = sleeper()
+    claim = tmp_path / 'claims' / f'{key}.claim'
+    claim.parent.mkdir(exist_ok=True)
+    claim.write_text(ClaimInfo(key, holder.pid, socket.gethostname(),
+                               process_start_time(holder.pid), time.time(), 'x').to_json())
+
+    def sibling_finishes():          # once the worker announced its wait
+        deadline = time.time() + 60
+        while time.time() < deadline and not [
+                e for e in StudyDir(tmp_path).read_events() if e['event'] == 'waiting']:
+            time.sleep(0.05)
+        ResultStore(tmp_path / 'results').write(ModelResult.done(key, 10.0, 10.0, (10.0,)))
+        claim.unlink()
+
+    monkeypatch.setattr(worker, 'time', _NoLongSleep(1.0))
+    finisher = threading.Thread(target=sibling_finishes)
+    finisher.start()
+    try:
+        report = run_worker(tmp_path, CHEAP, TrainOptions(), poll_s=3600.0)
+    finally:
+        finisher.join()
+        holder.kill()
+        holder.wait()
+    assert report.trained == [] and report.failed == []
+    assert starts_per_key(tmp_path) == {}          # the sibling's model, not retrained
+
+
+def test_wait_for_release_watches_the_first_claims_only_until_the_timeout(tmp_path):
+    from regnet_plugin.studies.worker import wait_for_release
+    book = ClaimBook(tmp_path)
+    held = [book.try_claim(k) for k in ('a', 'b', 'c')]
+    assert wait_for_release(book, ['a', 'b', 'c'], timeout_s=0.3, step_s=0.1) is False
+    held[2].release()                       # not among the watched ones
+    assert wait_for_release(book, ['a', 'b', 'c'], 0.3, step_s=0.1, watch=2) is False
+    held[1].release()
+    assert wait_for_release(book, ['a', 'b', 'c'], 3600.0, watch=2) is True
+    held[0].release()
+
+
+def test_the_driver_reads_each_final_result_once(tmp_path, monkeypatch):
+    """The progress display re-reads only results that may still change: a final
+    result is read once (a thousand-model study would re-read and checksum them all
+    every second, on the cores that train)."""
+    from regnet_plugin.studies.executors import ProgressMonitor
+    manifest = make_study(tmp_path, n=2)
+    store = ResultStore(tmp_path / 'results')
+    first, *rest = manifest.keys()
+    store.write(ModelResult.done(first, 10.0, 10.0, (10.0,)))
+    old_failure = ModelResult.failed(rest[0], 'boom', finished_at=time.time() - 60)
+    store.write(old_failure)
+    reads = []
+    peek = ResultStore.peek
+    monkeypatch.setattr(ResultStore, 'peek',
+                        lambda self, key: reads.append(key) or peek(self, key))
+    monitor = ProgressMonitor(StudyDir(tmp_path), manifest, time.time() - 1, enabled=False)
+    assert monitor.finished == 1 and sorted(reads) == sorted(manifest.keys())
+    reads.clear()
+    store.write(ModelResult.done(rest[1], 12.0, 12.0, (12.0,)))
+    assert monitor.poll() == 2
+    assert sorted(reads) == sorted(rest)    # the failure to retry is read again
+    reads.clear()
+    assert monitor.poll() == 2 and sorted(reads) == sorted([rest[0], *rest[2:]])

@@ -413,3 +413,58 @@ def test_the_demo_optimizer_takes_torchs_reference_sgd_steps_bit_for_bit():
                 loop.step()
     for (name, a), b in zip(reference.named_parameters(), model.parameters()):
         assert torch.equal(a, b), name
+
+
+# -- fixed costs of a forked study ---------------------------------------------------------
+def test_the_driver_warms_up_once_before_forking_its_workers(tmp_path, monkeypatch):
+    """launch='fork' with warm_fork: the driver warms up (train_one.warm_up, with the
+    config of the first model left to train) before it forks its workers, which
+    inherit the imports and the decoded data instead of each doing it again."""
+    from regnet_plugin.studies import train_one, trainers
+    from regnet_plugin.studies.executors import train_study
+    from regnet_plugin.studies.results import ModelResult
+    from regnet_plugin.studies.study import sample_study
+    from regnet_plugin.studies.worker import training_order
+    root = tmp_path / 's'
+    manifest = sample_study(tiny_config(tmp_path, n=2), root, log=lambda m: None)
+    first, second = training_order(manifest.models)[:2]
+    ResultStore(root / 'results').write(ModelResult.done(first.key, 5.0))
+    calls = []
+    monkeypatch.setattr(train_one, 'warm_up', lambda config, study_dir=None: calls.append(
+        (os.getpid(), str(config), study_dir)))
+    monkeypatch.setattr(trainers.RunnerTrainer, '__call__',     # the workers: no training
+                        lambda self, study, entry, options: ModelResult.done(entry.key, 1.0))
+    summary = train_study(root, progress=False, log=lambda m: None)
+    assert summary.done == 4 and summary.worker_errors == []
+    assert calls == [(os.getpid(), str(StudyDir(root).model_config(second.key)), str(root))]
+
+
+def test_a_warm_fork_gets_the_config_its_parent_parsed(tmp_path, monkeypatch):
+    """The warm worker parses a model's config once (for its warm-up) and the forked
+    training process uses that Config, rebased onto the study it trains in, instead of
+    parsing the file again."""
+    import shutil
+    from regnet_plugin.studies import train_one, trainers
+    from regnet_plugin.studies.schema import TrainOptions
+    from regnet_plugin.studies.study import sample_study
+    manifest = sample_study(tiny_config(tmp_path, n=1, study_extra=", spaces=['RegNetX']"),
+                            tmp_path / 'original', log=lambda m: None)
+    root = tmp_path / 'copy'                 # a copy: the config must be rebased onto it
+    shutil.copytree(tmp_path / 'original', root)
+    path = StudyDir(root).model_config(manifest.keys()[0])
+    warmed = []
+    monkeypatch.setattr(train_one, 'warm_up', lambda cfg, study_dir=None: warmed.append(cfg))
+    seen = tmp_path / 'seen.json'
+
+    def child(config, launcher, log, threads, study_dir):
+        fresh = train_one.model_config(path, study_dir).to_dict()
+        seen.write_text(json.dumps({'type': type(config).__name__, 'same': (
+            config.to_dict() == fresh) if not isinstance(config, str) else None}))
+        os._exit(0)
+
+    monkeypatch.setattr(trainers, '_fork_target', child)
+    code, timed_out = trainers.RunnerTrainer()._fork(
+        path, TrainOptions(launch='fork'), tmp_path / 'log.txt', root)
+    assert (code, timed_out) == (0, False)
+    assert json.loads(seen.read_text()) == {'type': 'Config', 'same': True}
+    assert len(warmed) == 1 and str(root.resolve()) in warmed[0].work_dir
