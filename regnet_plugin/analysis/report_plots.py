@@ -10,6 +10,7 @@ write (a new name) gets its own heading near the end of the report.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -197,21 +198,94 @@ REPORT_PLOTS: list[ReportPlot] = [
 
 
 def draw_report_plots(ctx: ReportContext, out: Path,
-                      plot_list: Sequence[ReportPlot] | None = None) -> dict[str, Path]:
+                      plot_list: Sequence[ReportPlot] | None = None,
+                      jobs: int | None = None) -> dict[str, Path]:
     """Draw every plot of ``plot_list`` (default: ``REPORT_PLOTS``) into ``out``;
-    returns {key: PNG path} of those drawn. Each figure is closed once written."""
-    from . import plots
+    returns {key: PNG path} of those drawn. Each figure is closed once written.
+
+    The figures are independent and their layout and rendering take seconds each
+    (a report has a dozen or more), so with ``jobs`` > 1 (default: one per CPU this
+    process may use, at most ``MAX_JOBS``) they are drawn by forked copies of this
+    process, which inherit ``ctx``: the same code on the same data, so the same
+    bytes in every PNG. A plot a copy could not draw (it failed, or died) is drawn
+    here again afterwards, where its error, if any, is raised as it always was."""
+    instances = [(plot, space) for plot in (REPORT_PLOTS if plot_list is None
+                                            else plot_list)
+                 for space in plot.instances(ctx.spaces)]
+    jobs = min(default_jobs() if jobs is None else int(jobs), len(instances))
+    drawn: dict[int, Path | None] = {}
+    if jobs > 1 and hasattr(os, 'fork'):
+        drawn = _draw_in_forks(ctx, out, instances, jobs)
     files: dict[str, Path] = {}
-    for plot in REPORT_PLOTS if plot_list is None else plot_list:
-        for space in plot.instances(ctx.spaces):
-            fig = plot.draw(ctx, space)
-            if fig is None:
-                continue
-            try:
-                files[plot.key_for(space)] = plots.save_png(fig, out / plot.filename_for(space))
-            finally:
-                plots.close_figure(fig)
+    for index, (plot, space) in enumerate(instances):
+        path = drawn[index] if index in drawn else _draw(ctx, out, plot, space)
+        if path is not None:
+            files[plot.key_for(space)] = path
     return files
+
+
+#: the most processes ``draw_report_plots`` forks by default
+MAX_JOBS = 8
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on (at most ``MAX_JOBS``)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_JOBS))
+
+
+def _draw(ctx: ReportContext, out: Path, plot: ReportPlot, space: str | None
+          ) -> Path | None:
+    """Draw one plot instance and write its PNG (None: nothing to show)."""
+    from . import plots
+    fig = plot.draw(ctx, space)
+    if fig is None:
+        return None
+    try:
+        return plots.save_png(fig, out / plot.filename_for(space))
+    finally:
+        plots.close_figure(fig)
+
+
+#: what the forked drawing processes draw (set before they are forked)
+_FORKED_JOB: tuple[ReportContext, Path, list] | None = None
+
+
+def _draw_forked(index: int) -> tuple[int, bool, str | None]:
+    """In a forked drawing process: (index, drawn, PNG path or None)."""
+    ctx, out, instances = _FORKED_JOB
+    plot, space = instances[index]
+    try:
+        path = _draw(ctx, out, plot, space)
+    except Exception:  # noqa: BLE001  (drawn again by the parent, which raises it)
+        return index, False, None
+    return index, True, None if path is None else str(path)
+
+
+def _draw_in_forks(ctx: ReportContext, out: Path, instances: list, jobs: int
+                   ) -> dict[int, Path | None]:
+    """{index: path or None} of the instances forked processes drew (see above)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    global _FORKED_JOB
+    drawn: dict[int, Path | None] = {}
+    _FORKED_JOB = (ctx, out, instances)
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('fork')
+                                 ) as pool:
+            for future in as_completed([pool.submit(_draw_forked, i)
+                                        for i in range(len(instances))]):
+                index, ok, path = future.result()
+                if ok:
+                    drawn[index] = None if path is None else Path(path)
+    except Exception:  # noqa: BLE001  (a process died: what is missing is drawn here)
+        pass
+    finally:
+        _FORKED_JOB = None
+    return drawn
 
 
 class ReportImages:

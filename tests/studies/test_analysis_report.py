@@ -451,3 +451,66 @@ def test_fits_cached_by_an_older_search_are_redone(tmp_path):
     assert cache(widths)['e_fit'] == pytest.approx(fit_quantized_linear(widths).e_fit)
     cache.save()
     assert FitCache(path)(widths) == cache(widths)        # the new entry is kept
+
+
+def test_plots_drawn_by_forked_processes_are_the_same_files(tmp_path, monkeypatch):
+    """The report's figures are drawn by forked copies of the process (one per CPU):
+    every PNG and the report are the bytes one process draws, listed in the same order."""
+    from regnet_plugin.analysis import report_plots
+    options = AnalysisOptions(bootstrap_reps=200, with_fit=False)
+    population = Population.from_dicts(_population(12, fail_every=5))
+    results = {}
+    for jobs in (1, 2):
+        monkeypatch.setattr(report_plots, 'default_jobs', lambda jobs=jobs: jobs)
+        results[jobs] = analyze_population(population, tmp_path / str(jobs), options, 't')
+    one, two = ({k: p.relative_to(tmp_path / str(j)) for k, p in results[j].files.items()}
+                for j in (1, 2))
+    assert list(one.items()) == list(two.items()) and len(one) > 8
+    for name in one.values():
+        assert (tmp_path / '1' / name).read_bytes() == (tmp_path / '2' / name).read_bytes()
+
+
+def _context(spaces=('a', 'b')):
+    from regnet_plugin.analysis.report_plots import ReportContext
+    return ReportContext(None, list(spaces), {}, {}, {}, {}, {}, {}, {}, AnalysisOptions(),
+                         'title')
+
+
+def test_report_plots_are_drawn_in_forked_processes_and_failures_raise_here(tmp_path):
+    """With jobs > 1 no figure is drawn by this process; a figure a forked process
+    could not draw is drawn here again (its error raised here, as with one process)."""
+    import os
+
+    from matplotlib.figure import Figure
+
+    from regnet_plugin.analysis.report_plots import ReportPlot, draw_report_plots
+    here = os.getpid()
+    pids = tmp_path / 'pids'
+
+    def record(context, space):
+        with open(pids, 'a') as f:
+            f.write(f'{os.getpid()}\n')
+        fig = Figure()
+        fig.subplots().plot([1, 2, 3])
+        return fig
+
+    def only_here(context, space):
+        if os.getpid() != here:
+            raise RuntimeError('not in a forked process')
+        return record(context, space)
+
+    plot_list = [ReportPlot('p_{space}', 'p_{space}.png', 'p', 's', record, per_space=True),
+                 ReportPlot('none', 'none.png', 'n', 's', lambda c, s: None),
+                 ReportPlot('here', 'here.png', 'h', 's', only_here)]
+    files = draw_report_plots(_context(), tmp_path, plot_list, jobs=2)
+    assert list(files) == ['p_a', 'p_b', 'here']
+    assert all(path.read_bytes()[:4] == b'\x89PNG' for path in files.values())
+    drawn_by = [int(pid) for pid in pids.read_text().split()]
+    assert sorted(drawn_by).count(here) == 1 and len(drawn_by) == 3   # 'here' only
+
+    def broken(context, space):
+        raise ValueError('planted')
+
+    with pytest.raises(ValueError, match='planted'):
+        draw_report_plots(_context(), tmp_path, [plot_list[0], ReportPlot(
+            'broken', 'broken.png', 'b', 's', broken)], jobs=2)
