@@ -307,7 +307,10 @@ def _run_subprocesses(study: StudyDir, options: TrainOptions, trainer: str,
             while any(p.is_alive() for p in procs):
                 monitor.poll()
                 # woken at once when a worker ends (the last one: the study is done)
-                wait([p.sentinel for p in procs if p.is_alive()], timeout=POLL_S)
+                ended = wait([p.sentinel for p in procs if p.is_alive()], timeout=POLL_S)
+                for proc in procs:
+                    if proc.sentinel in ended:
+                        proc.join(POLL_S)   # it is exiting: reap it (no busy loop)
         finally:
             for proc in procs:
                 if proc.is_alive():
