@@ -43,7 +43,8 @@ from .manifest import Manifest
 from .process import kill_group, preexec_die_with_parent
 from .results import ResultStore
 from .schema import TrainOptions
-from .worker import result_is_final, training_order
+from .worker import result_is_final
+from .worker import unfinished as unfinished_models
 
 POLL_S = 1.0
 
@@ -271,16 +272,13 @@ def _warm_up_workers(study: StudyDir, monitor: ProgressMonitor,
     workers' first models then start seconds earlier, and the decoded data is
     shared by all of them). A failure is left to the model's own process, which
     meets it again and logs it."""
-    results = monitor._results()
-    for entry in training_order(monitor.manifest.models):
-        if not result_is_final(results[entry.key], monitor.retry_failed_before):
-            config = study.model_config(entry.key)
-            if config.exists():
-                try:
-                    warm_up(config, str(study.root))
-                except Exception:  # noqa: BLE001  (see docstring)
-                    pass
-            return
+    left = unfinished_models(monitor.manifest, monitor.store, monitor.retry_failed_before)
+    config = study.model_config(left[0].key) if left else None
+    if config is not None and config.exists():
+        try:
+            warm_up(config, str(study.root))
+        except Exception:  # noqa: BLE001  (see docstring)
+            pass
 
 
 def _run_subprocesses(study: StudyDir, options: TrainOptions, trainer: str,
