@@ -7,7 +7,8 @@ time, as ``make demo`` runs it), alternating paths round by round:
 
 * ``today``: the PNGs decoded by MMPretrain's ``CustomDataset`` on every access,
   forked model processes that import the toolbox themselves (``warm_fork=False``),
-  ``nn.Conv2d`` (oneDNN) in NCHW, SGD's per-tensor loop;
+  ``nn.Conv2d`` (oneDNN) in NCHW, SGD's per-tensor loop, the live summary drawn
+  after every model;
 * ``new``: the demo config as it is (``InMemoryDataset``, warm forks, the backbone's
   convolutions as ``SmallMapConv2d`` in channels_last, SGD's fused step).
 
@@ -56,6 +57,8 @@ test_dataloader = val_dataloader
 model = dict(backbone=dict(conv_cfg=None, channels_last=False))
 # today's SGD step: torch's per-tensor loop
 optim_wrapper = dict(optimizer=dict(foreach=None, fused=None))
+# today's live summary: drawn again after every model
+custom_hooks = [dict(type='EDFHook', summary_interval_s=0.0)]
 """
 
 

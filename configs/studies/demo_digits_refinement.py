@@ -46,7 +46,3 @@ test_dataloader = val_dataloader
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=EPOCHS, by_epoch=True,
                         begin=0, end=EPOCHS, convert_to_iter_based=True)]
 train_cfg = dict(by_epoch=True, max_epochs=EPOCHS, val_interval=1)
-
-# the live summary (analysis/live/) at most every 20 s instead of after each of the
-# 192 models; `run` writes the full analysis at the end either way
-custom_hooks = [dict(type='EDFHook', summary_interval_s=20.0)]

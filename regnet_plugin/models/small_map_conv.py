@@ -17,12 +17,14 @@ floating-point sums differs (results agree to float32 rounding, not bit for bit)
 Paths, chosen per call from the input's shape:
 
 * a 1x1 kernel without padding on a map of at most ``pointwise_max_pixels`` pixels:
-  a (grouped) GEMM over the pixels (strides subsample first);
+  a (grouped) GEMM over the pixels (strides subsample first); depthwise, a product
+  by each channel's weight;
 * any other kernel on a map of at most ``max_pixels`` pixels: the convolution
   written out as the matrix it is, from the input's (C/G x H x W) values to the
   output's, one per group (each entry is the weight tap that links an input pixel
-  to an output pixel, or zero where only padding would), and one batched GEMM;
-  on a 1x1 map with "same" padding this is the kernel's centre tap;
+  to an output pixel, or zero where only padding would), and one batched GEMM
+  (depthwise: elementwise products summed over the input pixels); on a 1x1 map
+  with "same" padding this is a 1x1 convolution by the kernel's centre tap;
 * everything else, inputs on other devices (CUDA...), ``padding_mode`` other than
   ``'zeros'`` and string paddings: ``nn.Conv2d`` itself.
 
@@ -125,6 +127,14 @@ def _pointwise(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int
         x = x[:, :, ::stride[0], ::stride[1]]
     n, c, h, w = x.shape
     out, per_group = weight.shape[0], c // groups
+    if per_group == 1 and groups > 1:               # depthwise: no sum at all
+        if pixel_major:
+            y = _pixel_rows(x).reshape(n * h * w, groups, 1) * weight.reshape(groups, -1)
+            y = y.reshape(n * h * w, out)
+            return _as_map(y if bias is None else y + bias, n, h, w)
+        y = x.reshape(n, groups, 1, h * w) * weight.reshape(1, groups, -1, 1)
+        y = y.reshape(n, out, h, w)
+        return y if bias is None else y + bias.view(1, out, 1, 1)
     if not pixel_major:                              # NCHW: channels x pixels
         y = torch.einsum('ngip,goi->ngop', x.reshape(n, groups, per_group, h * w),
                          weight.reshape(groups, out // groups, per_group))
@@ -182,18 +192,22 @@ def _unrolled(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int,
     selection, single, oh, ow = tap_selection((h, w), (kh, kw), stride, padding, dilation)
     per_out, p_in, p_out = out // groups, h * w, oh * ow
     taps = weight.reshape(out, per_group, kh * kw)
-    if single is not None:                          # one pixel pair: one tap
-        matrix = taps[:, :, single]
-    else:
-        matrix = taps.reshape(-1, kh * kw) @ selection.to(weight.dtype)
+    if single is not None:          # one pixel pair: a 1x1 convolution by that tap
+        return _pointwise(x, taps[:, :, single, None, None], bias, (1, 1), groups)
+    matrix = taps.reshape(-1, kh * kw) @ selection.to(weight.dtype)
     matrix = matrix.reshape(groups, per_out, per_group, p_in, p_out)
     if _pixel_major(x):
-        matrix = matrix.permute(0, 3, 2, 4, 1).reshape(groups, p_in * per_group,
-                                                       p_out * per_out)
         rows = _pixel_rows(x).reshape(n, p_in, groups, per_group)
         if groups == 1:
-            y = rows.reshape(n, p_in * per_group) @ matrix[0]
+            matrix = matrix.permute(0, 3, 2, 4, 1).reshape(p_in * per_group, p_out * out)
+            y = rows.reshape(n, p_in * per_group) @ matrix
+        elif per_group == 1:                        # depthwise: no sum over channels
+            # y[n, q, g, o] = sum_p x[n, p, g] * matrix[g, o, p, q], elementwise
+            y = (rows.reshape(n, p_in, 1, groups, 1)
+                 * matrix[:, :, 0].permute(2, 3, 0, 1).contiguous()).sum(1)
         else:
+            matrix = matrix.permute(0, 3, 2, 4, 1).reshape(groups, p_in * per_group,
+                                                           p_out * per_out)
             values = rows.permute(2, 0, 1, 3).reshape(groups, n, p_in * per_group)
             y = torch.bmm(values, matrix)               # G, N, p_out * out/G
             y = y.reshape(groups, n, p_out, per_out).permute(1, 2, 0, 3)
@@ -201,8 +215,12 @@ def _unrolled(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int,
         if bias is not None:
             y = y + bias
         return _as_map(y, n, oh, ow)
-    matrix = matrix.permute(0, 2, 3, 1, 4).reshape(groups, per_group * p_in,
-                                                   per_out * p_out)
-    values = x.reshape(n, groups, per_group * p_in).transpose(0, 1)
-    y = torch.bmm(values, matrix).transpose(0, 1).reshape(n, out, oh, ow)
+    if per_group == 1 and groups > 1:               # depthwise, (channel, pixel) order
+        y = (x.reshape(n, groups, 1, p_in, 1)
+             * matrix[:, :, 0].unsqueeze(0)).sum(3).reshape(n, out, oh, ow)
+    else:
+        matrix = matrix.permute(0, 2, 3, 1, 4).reshape(groups, per_group * p_in,
+                                                       per_out * p_out)
+        values = x.reshape(n, groups, per_group * p_in).transpose(0, 1)
+        y = torch.bmm(values, matrix).transpose(0, 1).reshape(n, out, oh, ow)
     return y if bias is None else y + bias.view(1, out, 1, 1)
