@@ -13,7 +13,10 @@ time, as ``make demo`` runs it), alternating paths round by round:
   convolutions as ``SmallMapConv2d`` in channels_last, SGD's fused step).
 
 It prints the wall time of each round, trained model-epochs per minute of wall for
-each path (median over rounds) and their ratio, and how the models' errors compare.
+each path (median over rounds) and their ratio, each path's summed training time and
+worker time per model (start to finish of each model: what a model costs a study of
+hundreds, once the one-off start and the last model's tail are spread over them),
+and how the models' errors compare.
 Both paths start each model from the same weights and feed it the same batches, but
 the convolutions sum in another order: float32 rounding then makes individual
 models end a little differently (as switching oneDNN to channels_last alone does),
@@ -21,7 +24,7 @@ so the benchmark reports the paired difference of the best errors (mean and 95%
 interval) rather than expecting identical numbers. Timings on a shared machine are
 noisy: compare the ratio, over several rounds.
 
-    .venv/bin/python benchmarks/bench_study.py                 # ~10 min on 2 idle cores
+    .venv/bin/python benchmarks/bench_study.py                 # ~25 min on 2 idle cores
     .venv/bin/python benchmarks/bench_study.py --rounds 3 --new-workers 1 --new-threads 2
 """
 from __future__ import annotations
@@ -77,6 +80,21 @@ def run(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def model_walls(study: Path) -> dict[str, float]:
+    """Each model's wall from its worker's start event to its finish event: the
+    time a worker is busy with it (process start, imports, Runner, training,
+    result), which is what each model costs a long study once the one-off start of
+    the study and its last model's tail are spread over hundreds of models."""
+    starts, walls = {}, {}
+    for line in (study / 'events.jsonl').read_text().splitlines():
+        event = json.loads(line)
+        if event.get('event') == 'start':
+            starts[event['key']] = event['time']
+        elif event.get('event') == 'finish' and event['key'] in starts:
+            walls[event['key']] = event['time'] - starts[event['key']]
+    return walls
+
+
 def results(study: Path) -> dict[str, dict]:
     out = {}
     for path in sorted((study / 'results').glob('*.json')):
@@ -87,12 +105,12 @@ def results(study: Path) -> dict[str, dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--models-per-space', type=int, default=8,
-                        help='models of each demo space per round (default 8: 8 per '
-                             'worker, so that the one-off start of a round (driver, '
-                             'workers, warm-up) and the last model\'s tail weigh about '
-                             'as little as in a study, where hundreds of models share '
-                             'them)')
+    parser.add_argument('--models-per-space', type=int, default=16,
+                        help='models of each demo space per round (default 16: 16 per '
+                             'worker, so that the one-off start of a round (driver '
+                             'imports, warm-up, ~8 s) and the last model\'s tail (one '
+                             'worker idle, ~5 s) weigh closer to what they weigh in a '
+                             'study, where hundreds of models share them)')
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--workers', type=int, default=None,
                         help="both paths' workers (default: the demo config's)")
@@ -138,6 +156,7 @@ def main() -> int:
     walls: dict[str, list[float]] = {'today': [], 'new': []}
     errors: dict[str, dict[str, tuple]] = {'today': {}, 'new': {}}
     train_s: dict[str, dict[str, list[float]]] = {'today': {}, 'new': {}}
+    busy_s: dict[str, dict[str, list[float]]] = {'today': {}, 'new': {}}
     for r in range(args.rounds):
         order = ['today', 'new'] if r % 2 == 0 else ['new', 'today']
         for name in order:
@@ -154,6 +173,8 @@ def main() -> int:
                 errors[name].setdefault(key, (res['final_error'], res['best_error'],
                                               tuple(res['history'])))
                 train_s[name].setdefault(key, []).append(res['train_seconds'])
+            for key, seconds in model_walls(study).items():
+                busy_s[name].setdefault(key, []).append(seconds)
             walls[name].append(wall)
             rate = len(keys) * epochs / wall * 60
             print(f'round {r} {name:5s}: {wall:6.1f} s wall, {rate:6.1f} model-epochs/min',
@@ -173,6 +194,11 @@ def main() -> int:
           f'today {per_model["today"]:.1f} s, new {per_model["new"]:.1f} s, ratio '
           f'{per_model["today"] / per_model["new"]:.2f}x (the rest of the wall: '
           f'start-up, per-model process and Runner set-up, the last model\'s tail)')
+    busy = {n: sum(statistics.median(v) for v in busy_s[n].values()) for n in busy_s}
+    print(f'worker time per model, start to finish (median per model, summed): today '
+          f'{busy["today"]:.1f} s, new {busy["new"]:.1f} s, ratio '
+          f'{busy["today"] / busy["new"]:.2f}x (the throughput of a study of many '
+          f'models, where the one-off start and the last model\'s tail weigh nothing)')
     same = [k for k in keys if errors['today'][k] == errors['new'][k]]
     print(f'identical error histories on both paths: {len(same)} of {len(keys)} models')
     best = {n: [errors[n][k][1] for k in keys] for n in ('today', 'new')}
