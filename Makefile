@@ -21,6 +21,6 @@ lint:
 # RegNetX, 48 models per space (192), on scikit-learn's digits (decoded once, in memory),
 # each trained for real with MMPretrain's Runner in a forked worker process; the report
 # (work_dirs/demo_digits_refinement/analysis/report.md) says whether the paper's
-# ordering shows up. About 5.5 min on 2 idle cores (see README); reruns resume.
+# ordering shows up. About 5 min on 2 idle cores (see README); reruns resume.
 demo: setup
 	$(PY) tools/sample_space.py configs/studies/demo_digits_refinement.py run --work-dir work_dirs/demo_digits_refinement
