@@ -85,9 +85,9 @@ def model_walls(study: Path) -> dict[str, float]:
     time a worker is busy with it (process start, imports, Runner, training,
     result), which is what each model costs a long study once the one-off start of
     the study and its last model's tail are spread over hundreds of models."""
+    from regnet_plugin.studies.layout import StudyDir
     starts, walls = {}, {}
-    for line in (study / 'events.jsonl').read_text().splitlines():
-        event = json.loads(line)
+    for event in StudyDir(study).read_events():
         if event.get('event') == 'start':
             starts[event['key']] = event['time']
         elif event.get('event') == 'finish' and event['key'] in starts:

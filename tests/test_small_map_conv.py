@@ -24,6 +24,8 @@ CASES = [
     # unrolled path: 2x2 maps, strides, grouped, depthwise, dilation, even kernels
     (16, 16, 3, 1, 1, 1, 8, 2), (16, 32, 3, 2, 1, 1, 2, 2), (12, 12, 3, 1, 1, 1, 12, 2),
     (8, 8, 3, 1, 2, 2, 1, 2), (8, 16, 2, 1, 0, 1, 1, 2), (6, 6, 2, 1, 0, 1, 3, 2),
+    # depthwise with a channel multiplier: elementwise paths, 1x1 and 3x3, strides
+    (8, 16, 1, 1, 0, 1, 8, 2), (6, 12, 3, 1, 1, 1, 6, 2), (8, 16, 3, 2, 1, 1, 8, 2),
     # larger maps: nn.Conv2d's own path
     (8, 16, 3, 1, 1, 1, 2, 8), (8, 16, 1, 1, 0, 1, 1, 16),
 ]
