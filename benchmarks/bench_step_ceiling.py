@@ -27,7 +27,7 @@ backward), two bounds:
   backward), everything else as measured. The step's time over this is the most any
   replacement for those kernels could gain.
 
-    .venv/bin/python benchmarks/bench_step_ceiling.py              # ~2 min
+    .venv/bin/python benchmarks/bench_step_ceiling.py              # ~1 min
     .venv/bin/python benchmarks/bench_step_ceiling.py --models 8 --threads 2
 """
 from __future__ import annotations
